@@ -1,0 +1,35 @@
+"""Every node of the pack registers in a real ComfyUI with a complete, documented V3 schema."""
+
+from ivtest import comfy_env
+
+import nodes as comfy_nodes
+
+
+def test_every_pack_node_is_registered(pack):
+    ids = comfy_env.pack_node_ids()
+    assert ids, "the pack defines no nodes"
+    for node_id in ids:
+        assert comfy_nodes.NODE_CLASS_MAPPINGS[node_id].GET_SCHEMA().node_id == node_id
+
+
+def test_only_the_v3_entrypoint_is_exported(pack):
+    # A module exporting NODE_CLASS_MAPPINGS is loaded as V1 and its comfy_entrypoint ignored.
+    assert not hasattr(pack, "NODE_CLASS_MAPPINGS")
+    assert callable(pack.comfy_entrypoint)
+
+
+def test_every_schema_is_documented(pack):
+    problems = []
+    for node_id in comfy_env.pack_node_ids():
+        cls = comfy_nodes.NODE_CLASS_MAPPINGS[node_id]
+        schema = cls.GET_SCHEMA()
+        if not node_id.startswith("IV_"):
+            problems.append(f"{node_id}: id without the IV_ prefix")
+        if not (schema.display_name and schema.category.startswith("InteractiveVideo")):
+            problems.append(f"{node_id}: no display name or category outside InteractiveVideo/")
+        if not schema.description:
+            problems.append(f"{node_id}: no description")
+        problems += [f"{node_id}.{i.id}: no tooltip" for i in schema.inputs if not getattr(i, "tooltip", None)]
+        if cls.GET_NODE_INFO_V1()["name"] != node_id:  # what /object_info serves to the frontend
+            problems.append(f"{node_id}: /object_info entry has another name")
+    assert not problems, "\n".join(problems)

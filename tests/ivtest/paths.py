@@ -1,0 +1,27 @@
+"""Where things are: the checkout under test, its ComfyUI, and the cache for generated model files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+PACK_NAME = "ComfyUI-InteractiveVideo"
+# The pack is imported under this name in-process (ComfyUI itself names it after its folder).
+PACK_MODULE = "comfyui_interactivevideo"
+
+
+def comfy_root() -> Path:
+    env = os.environ.get("COMFYUI_DIR")
+    root = Path(env).resolve() if env else REPO / ".comfyui"
+    if not (root / "main.py").is_file():
+        raise RuntimeError(f"no ComfyUI at {root}: run `bash scripts/setup.sh` first")
+    return root
+
+
+def cache_dir() -> Path:
+    """Generated random-weight model files live here so a second run does not rebuild them."""
+    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    path = base / "comfyui-interactivevideo" / "models"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
