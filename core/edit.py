@@ -31,6 +31,8 @@ class Edit:
         if m.ndim != 4 or m.shape[1] != 1 or tuple(m.shape[2:]) != tuple(t.shape[2:]):
             raise ValueError(f"mask must be [1 or F, 1, {t.shape[2]}, {t.shape[3]}], got {tuple(m.shape)}")
         if self.original is not None and tuple(self.original.shape[1:]) != tuple(t.shape[1:]):
-            raise ValueError(f"original must match target's [C, h, w] {tuple(t.shape[1:])}, got {tuple(self.original.shape)}")
+            raise ValueError(
+                f"original must match target's [C, h, w] {tuple(t.shape[1:])}, got {tuple(self.original.shape)}"
+            )
         if self.frame_weights is not None and self.frame_weights.ndim != 1:
             raise ValueError(f"frame_weights must be [F], got {tuple(self.frame_weights.shape)}")
