@@ -2,8 +2,10 @@
 
 from comfy_api.latest import io
 
-from .probe import IV_ImageInfo
+from .trajectory import IV_MotionPreview, IV_TrajectoryEditor, IV_TrajectoryToFlow
 
 NODES: list[type[io.ComfyNode]] = [
-    IV_ImageInfo,
+    IV_TrajectoryEditor,
+    IV_TrajectoryToFlow,
+    IV_MotionPreview,
 ]

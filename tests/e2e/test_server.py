@@ -17,19 +17,39 @@ def test_pack_loads_without_import_error(server):
 
 
 def test_prompt_with_a_pack_node_round_trips(server):
+    """An uploaded image goes through the pack's nodes and comes back as saved files, fetched by /view."""
     rgb = (np.random.default_rng(0).random((48, 80, 3)) * 255).astype(np.uint8)
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, format="PNG")
-    uploaded = server.upload_image(buf.getvalue(), "iv_probe.png", overwrite=True)
+    uploaded = server.upload_image(buf.getvalue(), "iv_roundtrip.png", overwrite=True)
+    tracks = '{"version": 1, "tracks": [{"points": [[20, 24], [60, 24]], "radius": 8}]}'
     prompt = {
         "1": {"class_type": "LoadImage", "inputs": {"image": uploaded["name"]}},
-        "2": {"class_type": "IV_ImageInfo", "inputs": {"image": ["1", 0]}},
-        "3": {"class_type": "RepeatImageBatch", "inputs": {"image": ["1", 0], "amount": 3}},
-        "4": {"class_type": "SaveImage", "inputs": {"images": ["3", 0], "filename_prefix": "iv_probe"}},
+        "2": {
+            "class_type": "IV_TrajectoryEditor",
+            "inputs": {"tracks": tracks, "frame_count": 3, "reference": ["1", 0]},
+        },
+        "3": {
+            "class_type": "IV_TrajectoryToFlow",
+            "inputs": {
+                "tracks": ["2", 0],
+                "width": 512,
+                "height": 512,
+                "interpolation": "linear",
+                "falloff": 1.0,
+                "radius": 0.0,
+                "size_from_image": ["1", 0],
+            },
+        },
+        "4": {"class_type": "IV_MotionPreview", "inputs": {"image": ["1", 0], "flow": ["3", 0]}},
+        "5": {"class_type": "SaveImage", "inputs": {"images": ["4", 0], "filename_prefix": "iv_roundtrip"}},
     }
     history = server.run(prompt, timeout=120)
-    assert history["outputs"]["2"]["text"] == ["1 x 80x48"]
-    files = server.outputs(history, "4")
+    (reference,) = server.outputs(history, "2")  # the editor shows its reference image after a run
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(reference)).convert("RGB")), rgb)
+    files = server.outputs(history, "5")
     assert len(files) == 3
-    saved = np.asarray(Image.open(io.BytesIO(files[0])).convert("RGB"))
-    assert np.array_equal(saved, rgb)
+    first = np.asarray(Image.open(io.BytesIO(files[0])).convert("RGB")).astype(int)
+    assert np.abs(first - rgb).max() <= 1  # frame 0 of a motion preview is the image itself
+    last = np.asarray(Image.open(io.BytesIO(files[2])).convert("RGB")).astype(int)
+    assert np.abs(last[24, 60] - rgb[24, 20]).max() <= 1  # the region at (20, 24) is now at (60, 24)

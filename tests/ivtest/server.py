@@ -193,10 +193,22 @@ class ComfyServer:
                         + "".join(data.get("traceback", []))
                     )
                 if event["type"] == "execution_success" or (event["type"] == "executing" and data.get("node") is None):
-                    return self.get_json(f"/history/{prompt_id}")[prompt_id]
+                    return self.history(prompt_id)
             raise ServerError(f"prompt {prompt_id} did not finish within {timeout:.0f}s\n{self.log_tail()}")
         finally:
             ws.close()
+
+    def history(self, prompt_id: str, timeout: float = 30.0) -> dict:
+        """The /history entry of a finished prompt. ComfyUI announces the end on the websocket before it files
+        the entry, so poll briefly rather than read once."""
+        deadline = time.monotonic() + timeout
+        while True:
+            entry = self.get_json(f"/history/{prompt_id}").get(prompt_id)
+            if entry is not None and entry.get("status", {}).get("completed", True):
+                return entry
+            if time.monotonic() > deadline:
+                raise ServerError(f"prompt {prompt_id} finished but has no /history entry\n{self.log_tail()}")
+            time.sleep(0.1)
 
     def outputs(self, history: dict, node_id: str, kind: str = "images") -> list[bytes]:
         """The files a node of a finished prompt wrote, fetched through /view."""

@@ -1,0 +1,221 @@
+"""Trajectory nodes: draw tracks on the intermediate image, turn them into dense flow, preview the motion.
+
+The editor widget (web/js/trajectory_*.js) only writes the ``tracks`` STRING; everything here also runs headless
+from hand-typed or API-supplied JSON.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import replace
+
+import torch
+from comfy_api.latest import io, ui
+
+from ..core.flow import Flow as FlowPayload
+from ..core.flow import flow_to_color, tracks_to_flow
+from ..core.trajectory import parse_tracks
+from ..core.warp import warp
+from .iv_types import Flow, Tracks
+
+log = logging.getLogger(__name__)
+
+EMPTY_TRACKS = '{"version": 1, "tracks": []}'
+# The SD1.5 VAE (the pack's model family) maps 8 pixels to one latent cell.
+LATENT_SCALE = 8
+
+
+class IV_TrajectoryEditor(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="IV_TrajectoryEditor",
+            display_name="Trajectory Editor (IV)",
+            category="InteractiveVideo/trajectory",
+            description=(
+                "Drag objects along paths on the intermediate image. Click on the image to start a track, click "
+                "again to add points, drag a point to move it; per track set the radius of the region it carries, "
+                "or mark it an anchor to hold a region still. The frame slider shows where every region is in each "
+                "frame. The tracks are stored as JSON in the `tracks` text, which can also be typed or sent over "
+                "the API (this pack's format, ComfyUI WanTrackToVideo / KJNodes Spline Editor lists, or DragNUWA "
+                "[[x, y], ...] lists)."
+            ),
+            inputs=[
+                io.String.Input(
+                    "tracks",
+                    multiline=True,
+                    default=EMPTY_TRACKS,
+                    tooltip=(
+                        'Tracks as JSON: {"version": 1, "width": W, "height": H, "tracks": [{"points": [[x, y], ...], '
+                        '"frames": [...], "radius": r, "mask": k, "anchor": false}]}, in pixels of the reference '
+                        "image (origin top-left). The editor writes this for you."
+                    ),
+                ),
+                io.Int.Input(
+                    "frame_count",
+                    default=16,
+                    min=1,
+                    max=4096,
+                    tooltip="Frames in the clip; a track without keyframes spans all of them at constant speed.",
+                ),
+                io.Image.Input(
+                    "reference",
+                    optional=True,
+                    tooltip=(
+                        "The intermediate image to draw on. Its size is the track space when the JSON states none; "
+                        "after a run the editor shows it."
+                    ),
+                ),
+            ],
+            outputs=[Tracks.Output(display_name="tracks")],
+        )
+
+    @classmethod
+    def execute(cls, tracks: str, frame_count: int, reference: torch.Tensor | None = None) -> io.NodeOutput:
+        parsed = parse_tracks(tracks)
+        if reference is not None:
+            parsed = parsed.with_size(int(reference.shape[2]), int(reference.shape[1]))
+        for message in parsed.warnings:
+            log.warning("IV_TrajectoryEditor: %s", message)
+        parsed = replace(parsed, frame_count=int(frame_count))
+        if reference is None:
+            return io.NodeOutput(parsed)
+        return io.NodeOutput(parsed, ui=ui.PreviewImage(reference[:1], cls=cls))
+
+
+class IV_TrajectoryToFlow(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="IV_TrajectoryToFlow",
+            display_name="Trajectory to Flow (IV)",
+            category="InteractiveVideo/trajectory",
+            description=(
+                "Turn tracks into dense backward optical flow per frame. Each track's region (a disk of its radius, "
+                "or a mask) moves rigidly along it; the surroundings give way smoothly and never fold over, however "
+                "long the drag; anchors stay still. Outputs the flow, the per-frame weight of where motion was "
+                "specified (MASK), and a colour-wheel picture of the motion (IMAGE)."
+            ),
+            inputs=[
+                Tracks.Input("tracks", tooltip="Tracks from the Trajectory Editor (IV)."),
+                io.Int.Input(
+                    "width",
+                    default=512,
+                    min=8,
+                    max=8192,
+                    step=8,
+                    tooltip="Flow width in pixels (ignored when an image or latent is connected).",
+                ),
+                io.Int.Input(
+                    "height",
+                    default=512,
+                    min=8,
+                    max=8192,
+                    step=8,
+                    tooltip="Flow height in pixels (ignored when an image or latent is connected).",
+                ),
+                io.Combo.Input(
+                    "interpolation",
+                    options=["smooth", "linear"],
+                    default="smooth",
+                    tooltip="Path between points: smooth (monotone cubic, no overshoot) or straight segments.",
+                ),
+                io.Float.Input(
+                    "falloff",
+                    default=1.0,
+                    min=0.05,
+                    max=8.0,
+                    step=0.05,
+                    tooltip="How far around a region its motion fades out, in multiples of its radius.",
+                ),
+                io.Float.Input(
+                    "radius",
+                    default=0.0,
+                    min=0.0,
+                    max=4096.0,
+                    step=1.0,
+                    tooltip="Region radius in reference pixels for tracks that set none; 0: 1/12 of the shorter side.",
+                ),
+                io.Image.Input(
+                    "size_from_image", optional=True, tooltip="Take width and height from this image instead."
+                ),
+                io.Latent.Input(
+                    "size_from_latent",
+                    optional=True,
+                    tooltip="Take width and height from this latent (8 pixels per latent cell) instead.",
+                ),
+                io.Mask.Input(
+                    "masks",
+                    optional=True,
+                    tooltip='Region masks at frame 0; a track with "mask": k moves masks[k] instead of a disk.',
+                ),
+            ],
+            outputs=[
+                Flow.Output(display_name="flow"),
+                io.Mask.Output(display_name="weight"),
+                io.Image.Output(display_name="flow_colors"),
+            ],
+        )
+
+    @classmethod
+    def execute(
+        cls,
+        tracks,
+        width: int,
+        height: int,
+        interpolation: str,
+        falloff: float,
+        radius: float,
+        size_from_image: torch.Tensor | None = None,
+        size_from_latent: dict | None = None,
+        masks: torch.Tensor | None = None,
+    ) -> io.NodeOutput:
+        if size_from_latent is not None:
+            height, width = (int(s) * LATENT_SCALE for s in size_from_latent["samples"].shape[-2:])
+        elif size_from_image is not None:
+            height, width = int(size_from_image.shape[1]), int(size_from_image.shape[2])
+        if tracks.frame_count is None:
+            raise ValueError(
+                "IV_TrajectoryToFlow: these tracks carry no frame count; make them with IV_TrajectoryEditor"
+            )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            flow, weight = tracks_to_flow(
+                tracks,
+                tracks.frame_count,
+                height,
+                width,
+                masks,
+                interpolation=interpolation,
+                falloff=falloff,
+                radius=radius or None,
+            )
+        for w in caught:
+            log.warning("IV_TrajectoryToFlow: %s", w.message)
+        # Colours show where things move to (the motion), the opposite of the backward flow's vectors.
+        return io.NodeOutput(FlowPayload(flow, weight), weight, flow_to_color(-flow))
+
+
+class IV_MotionPreview(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="IV_MotionPreview",
+            display_name="Motion Preview (IV)",
+            category="InteractiveVideo/trajectory",
+            description=(
+                "The intermediate image warped along the flow, one frame per flow frame: instant feedback on a drag "
+                "before any diffusion runs. Feed it to Save Animated WEBP or Create Video."
+            ),
+            inputs=[
+                io.Image.Input("image", tooltip="The intermediate image (the first image of the batch is used)."),
+                Flow.Input("flow", tooltip="Flow from Trajectory to Flow (IV); resized to the image if sizes differ."),
+            ],
+            outputs=[io.Image.Output(display_name="frames")],
+        )
+
+    @classmethod
+    def execute(cls, image: torch.Tensor, flow: FlowPayload) -> io.NodeOutput:
+        frames = warp(image[:1].movedim(-1, 1), flow.flow.to(image.device)).movedim(1, -1)
+        return io.NodeOutput(frames.clamp(0.0, 1.0))

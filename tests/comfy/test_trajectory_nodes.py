@@ -1,0 +1,111 @@
+"""The trajectory nodes in a booted ComfyUI: editor JSON -> IV_TRACKS -> IV_FLOW -> warped preview frames."""
+
+import json
+import logging
+
+import pytest
+import torch
+from comfyui_interactivevideo.core.flow import Flow
+from comfyui_interactivevideo.core.trajectory import TrackError, Tracks
+
+import nodes as comfy_nodes
+
+H, W = 96, 128
+
+
+def picture() -> torch.Tensor:
+    """A grey IMAGE [1, H, W, 3] with a red disk of radius 10 at (30, 48)."""
+    ys, xs = torch.meshgrid(torch.arange(H) + 0.5, torch.arange(W) + 0.5, indexing="ij")
+    img = torch.full((1, H, W, 3), 0.5)
+    img[0][((xs - 30) ** 2 + (ys - 48) ** 2) < 100] = torch.tensor([1.0, 0.0, 0.0])
+    return img
+
+
+def red_centroid(frame: torch.Tensor) -> torch.Tensor:
+    ys, xs = torch.meshgrid(torch.arange(H) + 0.5, torch.arange(W) + 0.5, indexing="ij")
+    red = (frame[..., 0] - frame[..., 1]).clamp(min=0)
+    return torch.stack(((red * xs).sum(), (red * ys).sum())) / red.sum()
+
+
+def test_editor_reads_hand_typed_json_and_takes_the_reference_size(run_node):
+    text = json.dumps({"version": 1, "tracks": [{"points": [[30, 48], [100, 48]], "radius": 10}]})
+    out = run_node("IV_TrajectoryEditor", tracks=text, frame_count=6, reference=picture())
+    (tracks,) = out.result
+    assert isinstance(tracks, Tracks)
+    assert (tracks.width, tracks.height, tracks.frame_count, len(tracks)) == (W, H, 6, 1)
+    images = out.ui.as_dict()["images"]
+    assert len(images) == 1 and images[0]["type"] == "temp"  # the editor shows the reference after a run
+
+
+def test_editor_accepts_the_other_dialects_and_names_bad_tracks(run_node):
+    (tracks,) = run_node("IV_TrajectoryEditor", tracks='[[{"x": 1, "y": 2}, {"x": 5, "y": 2}]]', frame_count=2).result
+    assert len(tracks) == 1 and tracks.width is None
+    with pytest.raises(TrackError, match="track 1: has no points"):
+        run_node("IV_TrajectoryEditor", tracks="[[[1, 2]], []]", frame_count=2)
+
+
+def test_editor_warns_about_points_outside_the_picture(run_node, caplog):
+    text = json.dumps({"version": 1, "tracks": [{"points": [[30, 48], [400, 48]]}]})
+    with caplog.at_level(logging.WARNING):
+        run_node("IV_TrajectoryEditor", tracks=text, frame_count=4, reference=picture())
+    assert any("track 0" in r.getMessage() and "outside" in r.getMessage() for r in caplog.records)
+
+
+def test_flow_then_preview_moves_the_disk_along_the_track(run_node):
+    text = json.dumps({"version": 1, "tracks": [{"points": [[30, 48], [100, 48]], "radius": 10}]})
+    (tracks,) = run_node("IV_TrajectoryEditor", tracks=text, frame_count=8, reference=picture()).result
+    flow, weight, colours = run_node(
+        "IV_TrajectoryToFlow",
+        tracks=tracks,
+        width=512,
+        height=512,
+        interpolation="linear",
+        falloff=1.0,
+        radius=0.0,
+        size_from_image=picture(),
+    ).result
+    assert isinstance(flow, Flow) and flow.flow.shape == (8, H, W, 2)
+    assert weight.shape == (8, H, W) and 0 <= float(weight.min()) and float(weight.max()) == 1.0
+    assert colours.shape == (8, H, W, 3) and torch.allclose(colours[0], torch.ones(H, W, 3))
+    (frames,) = run_node("IV_MotionPreview", image=picture(), flow=flow).result
+    assert frames.shape == (8, H, W, 3)
+    for f in range(8):
+        expected = torch.tensor([30 + 70 * f / 7, 48.0])
+        assert torch.allclose(red_centroid(frames[f]), expected, atol=0.5), f
+
+
+def test_flow_size_comes_from_a_latent_and_tracks_are_rescaled(run_node):
+    text = json.dumps({"version": 1, "width": 256, "height": 192, "tracks": [{"points": [[60, 96], [200, 96]]}]})
+    (tracks,) = run_node("IV_TrajectoryEditor", tracks=text, frame_count=3).result
+    latent = {"samples": torch.zeros(3, 4, H // 8, W // 8)}
+    flow, _, _ = run_node(
+        "IV_TrajectoryToFlow",
+        tracks=tracks,
+        width=64,
+        height=64,
+        interpolation="smooth",
+        falloff=1.0,
+        radius=0.0,
+        size_from_latent=latent,
+    ).result
+    assert flow.flow.shape == (3, H, W, 2)
+    # A 140 px drag at 256 px wide is 70 px at 128: the region's centre reads 70 px back in the last frame.
+    assert torch.allclose(flow.flow[-1, 48, 100], torch.tensor([-70.0, 0.0]), atol=1e-3)
+
+
+def test_a_mask_track_needs_its_mask(run_node):
+    text = json.dumps({"version": 1, "tracks": [{"points": [[10, 10], [40, 10]], "mask": 1}]})
+    (tracks,) = run_node("IV_TrajectoryEditor", tracks=text, frame_count=2).result
+    args = dict(tracks=tracks, width=64, height=64, interpolation="linear", falloff=1.0, radius=0.0)
+    with pytest.raises(TrackError, match="track 0: mask index 1 is out of range for a MASK batch of 1"):
+        run_node("IV_TrajectoryToFlow", masks=torch.ones(1, 64, 64), **args)
+    masks = torch.zeros(2, 64, 64)
+    masks[1, 5:15, 5:15] = 1
+    flow, weight, _ = run_node("IV_TrajectoryToFlow", masks=masks, **args).result
+    assert torch.allclose(flow.flow[1, 10, 40], torch.tensor([-30.0, 0.0]), atol=1e-3)
+
+
+def test_nodes_are_in_the_pack_category(pack):
+    for node_id in ("IV_TrajectoryEditor", "IV_TrajectoryToFlow", "IV_MotionPreview"):
+        schema = comfy_nodes.NODE_CLASS_MAPPINGS[node_id].GET_SCHEMA()
+        assert schema.category == "InteractiveVideo/trajectory"

@@ -1,0 +1,68 @@
+"""A drag on an uploaded picture, end to end on a real server: the saved animated WEBP shows the motion."""
+
+import io
+import json
+
+import numpy as np
+from PIL import Image
+
+FRAMES, H, W = 12, 96, 160
+
+
+def picture() -> bytes:
+    ys, xs = np.mgrid[0:H, 0:W] + 0.5
+    rgb = np.full((H, W, 3), 110, np.uint8)
+    rgb[((xs - 40) ** 2 + (ys - 48) ** 2) < 14**2] = (230, 30, 30)
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def red_centroid(frame: Image.Image) -> np.ndarray:
+    rgb = np.asarray(frame.convert("RGB")).astype(float)
+    red = np.clip(rgb[..., 0] - rgb[..., 1] - 60, 0, None)
+    ys, xs = np.mgrid[0:H, 0:W] + 0.5
+    return np.array([(red * xs).sum(), (red * ys).sum()]) / red.sum()
+
+
+def test_drag_preview_is_saved_as_an_animated_webp(server):
+    uploaded = server.upload_image(picture(), "iv_trajectory.png", overwrite=True)
+    tracks = {"version": 1, "width": W, "height": H, "tracks": [{"points": [[40, 48], [120, 48]], "radius": 14}]}
+    prompt = {
+        "1": {"class_type": "LoadImage", "inputs": {"image": uploaded["name"]}},
+        "2": {
+            "class_type": "IV_TrajectoryEditor",
+            "inputs": {"tracks": json.dumps(tracks), "frame_count": FRAMES, "reference": ["1", 0]},
+        },
+        "3": {
+            "class_type": "IV_TrajectoryToFlow",
+            "inputs": {
+                "tracks": ["2", 0],
+                "width": W,
+                "height": H,
+                "interpolation": "smooth",
+                "falloff": 1.0,
+                "radius": 0.0,
+            },
+        },
+        "4": {"class_type": "IV_MotionPreview", "inputs": {"image": ["1", 0], "flow": ["3", 0]}},
+        "5": {
+            "class_type": "SaveAnimatedWEBP",
+            "inputs": {
+                "images": ["4", 0],
+                "filename_prefix": "iv_drag",
+                "fps": 8.0,
+                "lossless": True,
+                "quality": 90,
+                "method": "fastest",
+            },
+        },
+    }
+    history = server.run(prompt, timeout=180)
+    (webp,) = server.outputs(history, "5")
+    clip = Image.open(io.BytesIO(webp))
+    assert clip.format == "WEBP" and clip.n_frames == FRAMES and clip.size == (W, H)
+    for f in (0, FRAMES // 2, FRAMES - 1):
+        clip.seek(f)
+        expected = [40 + 80 * f / (FRAMES - 1), 48]
+        np.testing.assert_allclose(red_centroid(clip), expected, atol=0.75)
