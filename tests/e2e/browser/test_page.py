@@ -8,15 +8,25 @@ def test_page_lists_the_pack_nodes_and_builds_a_prompt(comfy_page, artifacts):
     assert set(registered) == set(comfy_env.pack_node_ids())
     prompt = comfy_page.eval("""async () => {
         app.graph.clear();
-        const load = LiteGraph.createNode('LoadImage'); load.pos = [60, 120]; app.graph.add(load);
-        const info = LiteGraph.createNode('IV_ImageInfo'); info.pos = [420, 120]; app.graph.add(info);
-        load.connect(0, info, 0);
+        const add = (type, x) => { const n = LiteGraph.createNode(type); n.pos = [x, 140]; app.graph.add(n); return n; };
+        const load = add('LoadImage', 40), editor = add('IV_TrajectoryEditor', 380);
+        const flow = add('IV_TrajectoryToFlow', 900), preview = add('IV_MotionPreview', 1180);
+        load.connect(0, editor, editor.inputs.findIndex(i => i.name === 'reference'));
+        editor.connect(0, flow, 0);
+        load.connect(0, preview, 0);
+        flow.connect(0, preview, 1);
         app.graph.setDirtyCanvas(true, true);
         return (await app.graphToPrompt()).output;
     }""")
-    types = {v["class_type"] for v in prompt.values()}
-    assert types == {"LoadImage", "IV_ImageInfo"}
-    info = next(v for v in prompt.values() if v["class_type"] == "IV_ImageInfo")
-    assert info["inputs"]["image"][1] == 0
+    by_type = {v["class_type"]: (k, v) for k, v in prompt.items()}
+    assert set(by_type) == {"LoadImage", "IV_TrajectoryEditor", "IV_TrajectoryToFlow", "IV_MotionPreview"}
+    load_id = by_type["LoadImage"][0]
+    editor_id, editor = by_type["IV_TrajectoryEditor"]
+    flow_id, flow = by_type["IV_TrajectoryToFlow"]
+    preview = by_type["IV_MotionPreview"][1]
+    assert editor["inputs"]["reference"] == [load_id, 0]
+    assert editor["inputs"]["tracks"] == '{"version": 1, "tracks": []}' and editor["inputs"]["frame_count"] == 16
+    assert flow["inputs"]["tracks"] == [editor_id, 0]
+    assert preview["inputs"] == {"image": [load_id, 0], "flow": [flow_id, 0]}
     comfy_page.page.screenshot(path=str(artifacts / "foundation-page.png"))
     assert not comfy_page.pack_errors(), comfy_page.console_errors
