@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from .trajectory import TrackError, Tracks, parse_tracks, positions, scale_factors
+from .warp import resize_flow
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,8 @@ def tracks_to_flow(
     slope of at most 1 / (|d| + feather) along d. The map p -> p - phi(p) d therefore increases strictly along
     every line parallel to d: no fold-over however long the drag, and the uncovered place is filled by
     stretching the background just behind the start. Only pixels within (1 + falloff) × radius of the segment
-    from a region's start to its frame-f place (and the square end of its trail) are touched.
+    from a region's start to its frame-f place (and the square end of its trail) are touched, plus 3 pixels
+    where the radii allow computing on a 2-pixel grid (then bilinearly upsampled; the rigid core stays exact).
 
     An anchor casts the same kind of ramp ahead of itself along each moving track, and a track's phi is capped
     by 1 minus it: anchored pixels get exactly zero flow, and the cap keeps the slope bound, so an anchor never
@@ -96,46 +98,61 @@ def tracks_to_flow(
     pos = torch.as_tensor(positions(tracks, frames, width, height, interpolation), dtype=torch.float32)
     _warn_out_of_frame(pos, width, height)
     sx, sy = scale_factors(tracks, width, height)
-    region_masks = _track_masks(tracks, masks, height, width)
     space = min(tracks.width or width, tracks.height or height)
     default_radius = radius if radius is not None else space / 12.0
+    radii = [(t.radius if t.radius is not None else default_radius) * math.sqrt(sx * sy) for t in tracks.tracks]
+    stride = _stride([falloff * r - EDGE_MARGIN for r in radii], height, width)
+    grid_h, grid_w = height // stride, width // stride
+    region_masks = _track_masks(tracks, masks, grid_h, grid_w)
 
     regions = []
     for i, track in enumerate(tracks.tracks):
-        radius_px = (track.radius if track.radius is not None else default_radius) * math.sqrt(sx * sy)
-        path = pos[i].to(device)
+        r = radii[i] / stride
+        feather = max(falloff * r - EDGE_MARGIN, 1.0)
+        path = pos[i].to(device) / stride
         if track.anchor:
             path = path[:1].expand(frames, 2)
         mask = None if track.mask is None else region_masks[track.mask].to(device)
-        regions.append(
-            _Region(path, radius_px + EDGE_MARGIN, max(falloff * radius_px - EDGE_MARGIN, 1.0), track.anchor, mask)
-        )
+        regions.append(_Region(path, r + EDGE_MARGIN, feather, track.anchor, mask))
 
-    moved = torch.zeros(frames, height, width, 2, device=device)
-    total = torch.zeros(frames, height, width, device=device)
-    weight = torch.zeros(frames, height, width, device=device)
+    moved = torch.zeros(2, frames, grid_h, grid_w, device=device)
+    total = torch.zeros(frames, grid_h, grid_w, device=device)
+    weight = torch.zeros(frames, grid_h, grid_w, device=device)
     anchors = [a for a in regions if a.anchor]
     for region in regions:
         u_all, ramp_all = region.direction()
         # Frames in small groups, each with its own box: early frames of a long track touch little.
         for group in _frame_groups(frames):
-            box = region.box(height, width, group)
+            box = region.box(grid_h, grid_w, group)
             if box is None:
                 continue
             ys, xs = box
             u, ramp = u_all[group], ramp_all[group]
             phi, here = region.trail(region.path[group], u, ramp, ys, xs)
-            weight[group, ys, xs] = torch.maximum(weight[group, ys, xs], here)
+            torch.maximum(weight[group, ys, xs], here, out=here)
+            weight[group, ys, xs] = here
             if region.anchor:
                 continue
             for anchor in anchors:
                 shadow, _ = anchor.trail(anchor.path[group], -u, ramp, ys, xs)
                 phi = torch.minimum(phi, shadow.neg_().add_(1.0))
-            d = region.d[group, None, None, :]
-            moved[group, ys, xs] += phi[..., None] * d
+            d = region.d[group]
+            moved[0, group, ys, xs].addcmul_(phi, d[:, 0, None, None])
+            moved[1, group, ys, xs].addcmul_(phi, d[:, 1, None, None])
             total[group, ys, xs] += phi
-    flow = -moved / total.clamp(min=1.0)[..., None]
+    flow = moved.div_(total.clamp_(min=1.0)).neg_().permute(1, 2, 3, 0)
+    if stride > 1:
+        flow = resize_flow(flow, height, width)
+        weight = F.interpolate(weight[:, None], size=(height, width), mode="bilinear", align_corners=False)[:, 0]
     return flow, weight
+
+
+def _stride(feathers: list[float], height: int, width: int) -> int:
+    """Grid step for computing the flow: 2 where every feather spans at least 12 pixels (then the flow is smooth
+    enough that bilinear upsampling neither folds it nor blurs a region's rigid core), else 1."""
+    if feathers and min(feathers) >= 12.0 and height % 2 == 0 and width % 2 == 0:
+        return 2
+    return 1
 
 
 @dataclass
@@ -223,18 +240,23 @@ def _pixel_centres(ys: slice, xs: slice, device: torch.device) -> tuple[torch.Te
 
 
 def _disk_trail(px, py, centre, u, ramp, r: float, feather: float):
-    """A disk's trail and feathered disk.  px, py: [h, w]; centre, u: [F, 2]; ramp: [F]  ->  two [F, h, w]"""
-    dx = px[None] - centre[:, 0, None, None]
-    dy = py[None] - centre[:, 1, None, None]
+    """A disk's trail and feathered disk.  px, py: [h, w]; centre, u: [F, 2]; ramp: [F]  ->  two [F, h, w]
+
+    Runs on every pixel of every frame near every track: written as few in-place passes as possible.
+    """
     ux, uy = u[:, 0, None, None], u[:, 1, None, None]
-    behind = (dx * ux).addcmul_(dy, uy).neg_()
-    side = (dy * ux).addcmul_(dx, uy, value=-1.0).abs_()
-    region = _smoothstep_out(torch.hypot(dx, dy).sub_(r), feather)
+    # behind = (centre - p) . u and side = |(p - centre) x u|, each one multiply and one multiply-add.
+    behind = (px[None] * -ux).addcmul_(py[None], -uy).add_((centre * u).sum(-1)[:, None, None])
+    side = (
+        (py[None] * ux).addcmul_(px[None], -uy).sub_((centre[:, 1] * u[:, 0] - centre[:, 0] * u[:, 1])[:, None, None])
+    )
+    region = _smoothstep_out(torch.hypot(behind, side).sub_(r), feather)
     # Behind the disk: 1 up to its rear tangent line, then down to 0 over the ramp; across the track the disk's
     # own falloff. Both factors are smooth, and only the ramp varies along u.
     in_front = behind <= 0
-    keep = behind.sub_(r).div_(ramp[:, None, None]).clamp_(0.0, 1.0).neg_().add_(1.0)
-    trail = keep.mul_(_smoothstep_out(side.sub_(r), feather))
+    inv = (1.0 / ramp)[:, None, None]
+    keep = behind.mul_(-inv).add_(inv * (r + ramp[:, None, None])).clamp_(0.0, 1.0)
+    trail = keep.mul_(_smoothstep_out(side.abs_().sub_(r), feather))
     return torch.where(in_front, region, trail), region
 
 
