@@ -28,7 +28,7 @@ def seed_user_settings(server) -> None:
     settings = server.base / "user" / "default" / "comfy.settings.json"
     settings.parent.mkdir(parents=True, exist_ok=True)
     if not settings.exists():
-        settings.write_text(json.dumps({"Comfy.TutorialCompleted": True}))
+        settings.write_text(json.dumps({"Comfy.TutorialCompleted": True, "Comfy.Minimap.Visible": False}))
 
 
 class ComfyPage:
@@ -38,7 +38,9 @@ class ComfyPage:
         self.page, self.server = page, server
         self.console_errors: list[str] = []
         self.missing: list[str] = []
-        page.on("console", lambda m: m.type == "error" and self.console_errors.append(f"{m.text} @ {m.location.get('url')}"))
+        page.on(
+            "console", lambda m: m.type == "error" and self.console_errors.append(f"{m.text} @ {m.location.get('url')}")
+        )
         page.on("pageerror", lambda e: self.console_errors.append(str(e)))
         page.on("response", lambda r: r.status == 404 and self.missing.append(r.url))
 
@@ -62,4 +64,6 @@ class ComfyPage:
 def open_page(browser, server, viewport=(1400, 900)) -> ComfyPage:
     seed_user_settings(server)
     context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+    # The frontend's "try Nodes 2.0" banner would cover the top of every screenshot.
+    context.add_init_script("localStorage.setItem('vueNodesBannerDismissed', 'true')")
     return ComfyPage(context.new_page(), server).open()
