@@ -18,7 +18,13 @@ def t2i_nodes(prompt: str) -> tuple[list[Node], list[tuple]]:
         Node("pos", "CLIPTextEncode", "Prompt", 1, {"text": prompt}),
         Node("neg", "CLIPTextEncode", "Negative prompt", 1, {"text": "blurry, low quality, watermark"}),
         Node("empty", "EmptyLatentImage", "Image size", 0, {"width": 512, "height": 512, "batch_size": 1}),
-        Node("t2i", "KSampler", "Intermediate image sampler", 2, {"seed": 1, "control_after_generate": "fixed", "steps": 25, "cfg": 7.5}),
+        Node(
+            "t2i",
+            "KSampler",
+            "Intermediate image sampler",
+            2,
+            {"seed": 1, "control_after_generate": "fixed", "steps": 25, "cfg": 7.5},
+        ),
         Node("decode", "VAEDecode", "Decode intermediate image", 3),
     ]
     links = [
