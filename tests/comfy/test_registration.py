@@ -1,8 +1,7 @@
 """Every node of the pack registers in a real ComfyUI with a complete, documented V3 schema."""
 
-from ivtest import comfy_env
-
 import nodes as comfy_nodes
+from ivtest import comfy_env
 
 
 def test_every_pack_node_is_registered(pack):

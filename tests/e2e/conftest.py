@@ -1,6 +1,7 @@
 """A real ComfyUI server (child process) with this pack as its only custom node pack."""
 
 import pytest
+
 from ivtest.server import ComfyServer
 
 

@@ -3,9 +3,10 @@
 import io
 
 import numpy as np
+from PIL import Image
+
 from ivtest import comfy_env
 from ivtest.paths import PACK_NAME
-from PIL import Image
 
 
 def test_pack_loads_without_import_error(server):

@@ -53,6 +53,8 @@ class ComfyServer:
         self.extra_args = extra_args
         self.proc: subprocess.Popen | None = None
         self.client_id = uuid.uuid4().hex
+        # Seconds each node of the last prompt ran (from the websocket's `executing` events), in run order.
+        self.node_seconds: dict[str, float] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self, timeout: float = 240.0) -> ComfyServer:
@@ -171,6 +173,8 @@ class ComfyServer:
         ws = websocket.create_connection(f"ws://127.0.0.1:{self.port}/ws?clientId={self.client_id}", timeout=5)
         try:
             prompt_id = self.queue(prompt)
+            self.node_seconds = {}
+            running: tuple[str, float] | None = None
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
                 if not self.alive():
@@ -187,12 +191,19 @@ class ComfyServer:
                 data = event.get("data", {})
                 if data.get("prompt_id") != prompt_id:
                     continue
+                if event["type"] == "executing":
+                    now = time.monotonic()
+                    if running is not None:
+                        self.node_seconds[running[0]] = now - running[1]
+                    running = (data["node"], now) if data.get("node") is not None else None
                 if event["type"] == "execution_error":
                     raise ServerError(
                         f"{data.get('node_type')} failed: {data.get('exception_message')}\n"
                         + "".join(data.get("traceback", []))
                     )
                 if event["type"] == "execution_success" or (event["type"] == "executing" and data.get("node") is None):
+                    if running is not None:
+                        self.node_seconds[running[0]] = time.monotonic() - running[1]
                     return self.history(prompt_id)
             raise ServerError(f"prompt {prompt_id} did not finish within {timeout:.0f}s\n{self.log_tail()}")
         finally:

@@ -1,0 +1,31 @@
+"""Paint strokes as a layer over the intermediate image.
+
+The canvas stores what the user painted as an RGBA layer (straight alpha) of the reference image's size,
+not as a finished picture: the same strokes then apply to whatever intermediate image a later run produces.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def composite_paint(image: torch.Tensor, layer: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Paint ``layer`` over ``image``.
+
+    image: [B, H, W, 3] in [0, 1] (ComfyUI IMAGE)
+    layer: [h, w, 4] in [0, 1], straight alpha; resized to H×W (bilinear) when drawn at another size
+    returns (painted [B, H, W, 3], mask [B, H, W] = the layer's alpha, the painted region's coverage)
+    """
+    if image.ndim != 4 or image.shape[-1] != 3:
+        raise ValueError(f"image must be [B, H, W, 3], got {tuple(image.shape)}")
+    if layer.ndim != 3 or layer.shape[-1] != 4:
+        raise ValueError(f"paint layer must be [H, W, 4] (RGBA), got {tuple(layer.shape)}")
+    b, h, w, _ = image.shape
+    layer = layer.to(image.device, image.dtype)
+    if tuple(layer.shape[:2]) != (h, w):
+        layer = F.interpolate(layer.permute(2, 0, 1)[None], size=(h, w), mode="bilinear", align_corners=False)
+        layer = layer[0].permute(1, 2, 0).clamp(0, 1)
+    rgb, alpha = layer[..., :3], layer[..., 3:4]
+    painted = image * (1 - alpha) + rgb * alpha
+    return painted, alpha[..., 0].expand(b, h, w).contiguous()

@@ -1,0 +1,33 @@
+"""Regenerate the node reference in README.md from the registered node schemas.
+
+.venv/bin/python scripts/node_reference.py          # rewrite README.md's section
+.venv/bin/python scripts/node_reference.py --check  # exit 1 if README.md is out of date
+"""
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from ivtest import comfy_env, node_reference  # noqa: E402
+
+
+def main(argv: list[str]) -> int:
+    pack = comfy_env.boot()
+    section = node_reference.render([cls.GET_NODE_INFO_V1() for cls in pack.nodes.NODES])
+    readme_path = ROOT / "README.md"
+    readme = readme_path.read_text()
+    updated = node_reference.replace_section(readme, section)
+    if "--check" in argv:
+        if updated != readme:
+            print("README.md's node reference is out of date: run scripts/node_reference.py", file=sys.stderr)
+            return 1
+        return 0
+    readme_path.write_text(updated)
+    print(f"README.md: node reference for {len(pack.nodes.NODES)} nodes")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,12 @@
+"""The README's node reference is the registered nodes' own schemas (regenerate: scripts/node_reference.py)."""
+
+from ivtest import node_reference
+from ivtest.paths import REPO
+
+
+def test_readme_node_reference_matches_the_registered_nodes(pack):
+    expected = node_reference.render([cls.GET_NODE_INFO_V1() for cls in pack.nodes.NODES])
+    actual = node_reference.current_section((REPO / "README.md").read_text())
+    assert actual == expected, "README.md's node reference is stale: run `.venv/bin/python scripts/node_reference.py`"
+    for cls in pack.nodes.NODES:
+        assert f"(`{cls.GET_SCHEMA().node_id}`)" in actual

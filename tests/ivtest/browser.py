@@ -1,0 +1,69 @@
+"""Headless Chromium (Debian's, driven by Playwright) on a ComfyUI page: shared by the browser tests and the
+workflow builder."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def chromium_path() -> str | None:
+    return os.environ.get("IV_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def launch(playwright):
+    path = chromium_path()
+    if path is None:
+        raise RuntimeError("no Chromium: `bash scripts/setup.sh --browser` installs it")
+    return playwright.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+
+
+def seed_user_settings(server) -> None:
+    """A returning user: no first-run template browser over the canvas."""
+    if server.base is None:
+        return
+    settings = server.base / "user" / "default" / "comfy.settings.json"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    if not settings.exists():
+        settings.write_text(json.dumps({"Comfy.TutorialCompleted": True, "Comfy.Minimap.Visible": False}))
+
+
+class ComfyPage:
+    """One browser tab on the ComfyUI page, with the console watched for errors."""
+
+    def __init__(self, page, server):
+        self.page, self.server = page, server
+        self.console_errors: list[str] = []
+        self.missing: list[str] = []
+        page.on(
+            "console", lambda m: m.type == "error" and self.console_errors.append(f"{m.text} @ {m.location.get('url')}")
+        )
+        page.on("pageerror", lambda e: self.console_errors.append(str(e)))
+        page.on("response", lambda r: r.status == 404 and self.missing.append(r.url))
+
+    def open(self) -> ComfyPage:
+        self.page.goto(self.server.url, wait_until="domcontentloaded")
+        self.page.wait_for_function("() => window.app && window.app.graph && window.LiteGraph", timeout=90_000)
+        return self
+
+    def pack_errors(self) -> list[str]:
+        """Console errors that come from this pack (its extension files, its node types).
+
+        The stock page logs errors of its own offline (api.comfy.org unreachable, absent user files), which
+        say nothing about the pack; those are kept in ``console_errors`` for a failing test's message.
+        """
+        return [e for e in self.console_errors if "interactivevideo" in e.lower() or "IV_" in e]
+
+    def eval(self, js: str, arg=None):
+        return self.page.evaluate(js, arg)
+
+
+def open_page(browser, server, viewport=(1400, 900)) -> ComfyPage:
+    seed_user_settings(server)
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+    # The frontend's "try Nodes 2.0" banner would cover the top of every screenshot.
+    context.add_init_script("localStorage.setItem('vueNodesBannerDismissed', 'true')")
+    return ComfyPage(context.new_page(), server).open()
