@@ -96,8 +96,21 @@ def blend_inputs(default_mode: str = "residual") -> list[io.Input]:
 
 
 def build_guider(
-    node_id, model, positive, negative, cfg, edit, flow, align, strength, start_percent, end_percent, curve, mode
+    node_id,
+    model,
+    positive,
+    negative,
+    cfg: float,
+    strength: float,
+    start_percent: float,
+    end_percent: float,
+    curve: str,
+    mode: str,
+    edit=None,
+    flow=None,
+    align=None,
 ) -> ResidualBlendGuider:
+    """The guider from the inputs of ``blend_inputs`` (shared by IV_ResidualBlendGuider and IV_Sampler)."""
     if start_percent > end_percent:
         raise ValueError(
             f"start_percent ({start_percent}) is after end_percent ({end_percent}): the blend would never act"
@@ -155,38 +168,8 @@ class IV_ResidualBlendGuider(io.ComfyNode):
         )
 
     @classmethod
-    def execute(
-        cls,
-        model,
-        positive,
-        negative,
-        cfg,
-        strength,
-        start_percent,
-        end_percent,
-        curve,
-        mode,
-        edit=None,
-        flow=None,
-        align=None,
-    ) -> io.NodeOutput:
-        return io.NodeOutput(
-            build_guider(
-                cls.hidden.unique_id,
-                model,
-                positive,
-                negative,
-                cfg,
-                edit,
-                flow,
-                align,
-                strength,
-                start_percent,
-                end_percent,
-                curve,
-                mode,
-            )
-        )
+    def execute(cls, model, positive, negative, cfg, **blend) -> io.NodeOutput:
+        return io.NodeOutput(build_guider(cls.hidden.unique_id, model, positive, negative, cfg, **blend))
 
 
 class FlowNoise:

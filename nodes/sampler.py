@@ -83,31 +83,11 @@ class IV_Sampler(io.ComfyNode):
         negative,
         latent_image,
         denoise,
-        strength,
-        start_percent,
-        end_percent,
-        curve,
-        mode,
         flow_noise,
-        edit=None,
-        flow=None,
-        align=None,
+        **blend,
     ) -> io.NodeOutput:
-        guider = build_guider(
-            cls.hidden.unique_id,
-            model,
-            positive,
-            negative,
-            cfg,
-            edit,
-            flow,
-            align,
-            strength,
-            start_percent,
-            end_percent,
-            curve,
-            mode,
-        )
+        guider = build_guider(cls.hidden.unique_id, model, positive, negative, cfg, **blend)
+        flow = blend.get("flow")
         noise = FlowNoise(seed, flow) if flow_noise and flow is not None else _SeededNoise(seed)
         out = sample_like_ksampler(model, guider, noise, seed, steps, sampler_name, scheduler, latent_image, denoise)
         return io.NodeOutput(out)
