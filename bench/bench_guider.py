@@ -13,7 +13,7 @@ import time
 import torch
 from harness import Report
 
-FRAMES, H, W, STEPS, ROUNDS = 4, 16, 16, 3, 5
+FRAMES, H, W, STEPS, ROUNDS = 4, 16, 16, 3, 4
 
 
 def inpaint_unet():

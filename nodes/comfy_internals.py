@@ -98,11 +98,12 @@ class ResidualBlendGuider(comfy.samplers.CFGGuider):
         flow: Flow | None,
         schedule: Schedule,
         dual: bool = False,
+        node_id: str | None = None,
     ):
         # A clone, so nothing done during sampling can leak into the caller's model.
         super().__init__(model_patcher.clone())
         self.paint, self.align, self.flow = paint, align, flow
-        self.schedule, self.dual = schedule, dual
+        self.schedule, self.dual, self.node_id = schedule, dual, node_id
         self._plan: tuple | None = None
         self._percent: dict[float, float] = {}
 
@@ -133,7 +134,15 @@ class ResidualBlendGuider(comfy.samplers.CFGGuider):
         targets, masks = self._instructions(tuple(latent_image.shape))
         self._raw = (targets, masks)
         self._plan, self._percent = None, {}
-        if self.dual:
+        self._dual_now = self.dual
+        if self.dual and latent_image.ndim == 5:
+            # Video-model image latents are [B, C, T', h, w] in each model's own layout; no generic swap exists.
+            show_text(
+                self.node_id,
+                "IV_ResidualBlendGuider: 'dual' is for frame-batched latents; this 5-D video latent runs as 'residual'",
+            )
+            self._dual_now = False
+        if self._dual_now:
             self._add_instruction_conds(targets, masks)
         try:
             return super().sample(noise, latent_image, sampler, sigmas, denoise_mask, callback, disable_pbar, seed)
@@ -181,7 +190,7 @@ class ResidualBlendGuider(comfy.samplers.CFGGuider):
         if s == 0.0 or not self._raw[0]:
             return super().predict_noise(x, timestep, model_options, seed)
         targets, masks, union = self._model_space(x)
-        if self.dual:
+        if self._dual_now:
             denoised, edited = self._predict_both(x, timestep, model_options)
             out = mix_predictions(_frame_view(denoised), _frame_view(edited), union, s)
         else:

@@ -132,7 +132,7 @@ def build_guider(
         )
         dual = False
     guider = ResidualBlendGuider(
-        model, paint, aligned, flow, Schedule(strength, start_percent, end_percent, curve), dual=dual
+        model, paint, aligned, flow, Schedule(strength, start_percent, end_percent, curve), dual=dual, node_id=node_id
     )
     guider.set_conds(positive, negative)
     guider.set_cfg(cfg)

@@ -91,7 +91,7 @@ class IV_PaintEncode(io.ComfyNode):
     def execute(cls, vae, original, painted, threshold, grow, feather, mask=None) -> io.NodeOutput:
         _check_sizes(original, painted, mask)
         if mask is None:
-            region = painted_region(original, painted, threshold, grow, feather)
+            region = painted_region(original[..., :3], painted[..., :3], threshold, grow, feather)
         else:
             region = (mask if mask.ndim == 3 else mask.unsqueeze(0)).float().clamp(0.0, 1.0)
         if float(region.max()) == 0.0:
