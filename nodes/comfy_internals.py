@@ -134,7 +134,7 @@ class ResidualBlendGuider(comfy.samplers.CFGGuider):
         targets, masks = self._instructions(tuple(latent_image.shape))
         self._raw = (targets, masks)
         self._plan, self._percent = None, {}
-        self._dual_now = self.dual
+        self._dual_now, self._image_path_checked = self.dual, False
         if self.dual and latent_image.ndim == 5:
             # Video-model image latents are [B, C, T', h, w] in each model's own layout; no generic swap exists.
             show_text(
@@ -190,6 +190,16 @@ class ResidualBlendGuider(comfy.samplers.CFGGuider):
         if s == 0.0 or not self._raw[0]:
             return super().predict_noise(x, timestep, model_options, seed)
         targets, masks, union = self._model_space(x)
+        if self._dual_now and not self._image_path_checked:
+            self._image_path_checked = True
+            if not any("c_concat" in e.get("model_conds", {}) for e in self.conds.get("positive_edit", [])):
+                # The conditioning carries an image latent but this model takes none (no concat input).
+                show_text(
+                    self.node_id,
+                    "IV_ResidualBlendGuider: mode 'dual' found an image latent in the conditioning but the model "
+                    "does not take image conditioning, so it runs as 'residual'",
+                )
+                self._dual_now = False
         if self._dual_now:
             denoised, edited = self._predict_both(x, timestep, model_options)
             out = mix_predictions(_frame_view(denoised), _frame_view(edited), union, s)

@@ -289,6 +289,39 @@ def test_dual_without_image_conditioning_warns_and_runs_residual(run_node, small
     torch.testing.assert_close(out, (1 - 0.5 * paint) * video + 0.5 * paint * target, atol=1e-4, rtol=0)
 
 
+def test_dual_with_an_image_latent_the_model_ignores_warns_and_runs_residual(run_node, small_model, scene, caplog):
+    video, target = scene
+    paint = disk(8, 8, 4).view(1, 1, H, W)
+    model = analytic(small_model, model_space(small_model, video))  # 4 input channels: no concat input
+    cond = [[torch.randn(1, 77, 768), {"concat_latent_image": target}]]
+    guider = run_node(
+        "IV_ResidualBlendGuider",
+        model=model,
+        positive=cond,
+        negative=cond,
+        cfg=1.0,
+        strength=0.5,
+        start_percent=0.0,
+        end_percent=1.0,
+        curve="constant",
+        mode="dual",
+        edit=Edit(target=target, mask=paint),
+    ).result[0]
+    sigmas = run_node("BasicScheduler", model=model, scheduler="normal", steps=4, denoise=1.0).result[0]
+    sampler = run_node("KSamplerSelect", sampler_name="euler").result[0]
+    with caplog.at_level(logging.WARNING):
+        out = run_node(
+            "SamplerCustomAdvanced",
+            noise=run_node("RandomNoise", noise_seed=0).result[0],
+            guider=guider,
+            sampler=sampler,
+            sigmas=sigmas,
+            latent_image={"samples": torch.zeros(FRAMES, 4, H, W)},
+        ).result[0]["samples"]
+    assert "does not take image conditioning" in caplog.text
+    torch.testing.assert_close(out, (1 - 0.5 * paint) * video + 0.5 * paint * target, atol=1e-4, rtol=0)
+
+
 def test_the_model_passed_in_is_not_modified(run_node, small_model, scene):
     video, target = scene
     model = analytic(small_model, model_space(small_model, video))
