@@ -1,0 +1,134 @@
+"""Paint → guider → sampler on a real ComfyUI server, with a real SD1.5 checkpoint file (random weights).
+
+Own server for this module, started with ``--fp16-unet``: the UNet's weights stay fp16 (ComfyUI computes in
+fp32 on CPU by casting per layer), which keeps the server under ~5 GB while it loads the 2 GB checkpoint.
+"""
+
+import io
+
+import numpy as np
+import pytest
+from ivtest import sd15
+from ivtest.server import ComfyServer
+from PIL import Image
+
+SIZE = 64
+CKPT = "iv-sd15-random.safetensors"
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    server = ComfyServer(tmp_path_factory.mktemp("comfy-guider"), extra_args=("--fp16-unet",))
+    (server.base / "models" / "checkpoints" / CKPT).symlink_to(sd15.checkpoint_file())
+    server.start()
+    yield server
+    server.stop()
+
+
+def png(array):
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def uploaded(srv):
+    rng = np.random.default_rng(0)
+    original = (rng.random((SIZE, SIZE, 3)) * 60 + 100).astype(np.uint8)
+    painted = original.copy()
+    painted[16:40, 24:48] = (230, 30, 30)
+    a = srv.upload_image(png(original), "iv_original.png", overwrite=True)["name"]
+    b = srv.upload_image(png(painted), "iv_painted.png", overwrite=True)["name"]
+    return a, b
+
+
+def common(uploaded):
+    """Checkpoint, prompts, the two images, their latents and the paint edit (node ids 1-9)."""
+    original, painted = uploaded
+    return {
+        "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": CKPT}},
+        "2": {"class_type": "CLIPTextEncode", "inputs": {"clip": ["1", 1], "text": "a red ball"}},
+        "3": {"class_type": "CLIPTextEncode", "inputs": {"clip": ["1", 1], "text": "blurry"}},
+        "4": {"class_type": "LoadImage", "inputs": {"image": original}},
+        "5": {"class_type": "LoadImage", "inputs": {"image": painted}},
+        "6": {"class_type": "VAEEncode", "inputs": {"pixels": ["4", 0], "vae": ["1", 2]}},
+        "7": {"class_type": "RepeatLatentBatch", "inputs": {"samples": ["6", 0], "amount": 2}},
+        "8": {
+            "class_type": "IV_PaintEncode",
+            "inputs": {
+                "vae": ["1", 2],
+                "original": ["4", 0],
+                "painted": ["5", 0],
+                "threshold": 0.05,
+                "grow": 0,
+                "feather": 0,
+            },
+        },
+        "9": {"class_type": "MaskToImage", "inputs": {"mask": ["8", 1]}},
+        "10": {"class_type": "SaveImage", "inputs": {"images": ["9", 0], "filename_prefix": "iv_mask"}},
+    }
+
+
+BLEND = {"strength": 0.7, "start_percent": 0.0, "end_percent": 1.0, "curve": "cosine", "mode": "residual"}
+
+
+def check_outputs(srv, history, node_id):
+    frames = [np.asarray(Image.open(io.BytesIO(b)).convert("RGB")) for b in srv.outputs(history, node_id)]
+    assert len(frames) == 2 and all(f.shape == (SIZE, SIZE, 3) for f in frames)
+    mask = np.asarray(Image.open(io.BytesIO(srv.outputs(history, "10")[0])).convert("L"))
+    assert mask[16:40, 24:48].min() == 255 and mask.sum() == 255 * 24 * 24
+
+
+def test_paint_encode_guider_sampler_custom_advanced(srv, uploaded):
+    prompt = common(uploaded) | {
+        "11": {
+            "class_type": "IV_ResidualBlendGuider",
+            "inputs": {"model": ["1", 0], "positive": ["2", 0], "negative": ["3", 0], "cfg": 5.0, "edit": ["8", 0]}
+            | BLEND,
+        },
+        "12": {"class_type": "RandomNoise", "inputs": {"noise_seed": 1}},
+        "13": {"class_type": "KSamplerSelect", "inputs": {"sampler_name": "euler"}},
+        "14": {
+            "class_type": "BasicScheduler",
+            "inputs": {"model": ["1", 0], "scheduler": "normal", "steps": 3, "denoise": 1.0},
+        },
+        "15": {
+            "class_type": "SamplerCustomAdvanced",
+            "inputs": {
+                "noise": ["12", 0],
+                "guider": ["11", 0],
+                "sampler": ["13", 0],
+                "sigmas": ["14", 0],
+                "latent_image": ["7", 0],
+            },
+        },
+        "16": {"class_type": "VAEDecode", "inputs": {"samples": ["15", 0], "vae": ["1", 2]}},
+        "17": {"class_type": "SaveImage", "inputs": {"images": ["16", 0], "filename_prefix": "iv_guided"}},
+    }
+    check_outputs(srv, srv.run(prompt, timeout=900), "17")
+
+
+def test_paint_encode_iv_sampler(srv, uploaded):
+    prompt = common(uploaded) | {
+        "11": {
+            "class_type": "IV_Sampler",
+            "inputs": {
+                "model": ["1", 0],
+                "seed": 1,
+                "steps": 3,
+                "cfg": 5.0,
+                "sampler_name": "dpmpp_2m",
+                "scheduler": "karras",
+                "positive": ["2", 0],
+                "negative": ["3", 0],
+                "latent_image": ["7", 0],
+                "denoise": 1.0,
+                "edit": ["8", 0],
+                "flow_noise": True,
+            }
+            | BLEND,
+        },
+        "16": {"class_type": "VAEDecode", "inputs": {"samples": ["11", 0], "vae": ["1", 2]}},
+        "17": {"class_type": "SaveImage", "inputs": {"images": ["16", 0], "filename_prefix": "iv_sampler"}},
+    }
+    check_outputs(srv, srv.run(prompt, timeout=900), "17")
