@@ -19,8 +19,9 @@ FRAMES, H, W, STEPS, ROUNDS = 4, 16, 16, 3, 4
 def inpaint_unet():
     """The checkpoint's UNet with a 9-channel input conv (SD1.5 inpainting layout), fp16 weights."""
     import comfy.sd
-    from ivtest import sd15
     from safetensors import safe_open
+
+    from ivtest import sd15
 
     prefix = "model.diffusion_model."
     with safe_open(str(sd15.checkpoint_file()), framework="pt") as f:

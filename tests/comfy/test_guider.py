@@ -224,6 +224,7 @@ def test_align_edits_decay_per_frame_and_combine_with_paint(run_node, small_mode
 def test_dual_mode_uses_the_image_conditioned_second_path(run_node, pack):
     import comfy.model_patcher
     import comfy.supported_models
+
     from ivtest import sd15
 
     # An SD1.5 inpainting-layout model (9 input channels): ComfyUI feeds it `concat_latent_image`.

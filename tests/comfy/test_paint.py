@@ -8,6 +8,7 @@ from comfyui_interactivevideo.core.edit import Edit
 @pytest.fixture(scope="module")
 def vae(pack):
     import comfy.sd
+
     from ivtest import sd15
 
     return comfy.sd.VAE(sd=sd15.vae_state_dict())

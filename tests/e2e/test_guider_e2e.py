@@ -8,9 +8,10 @@ import io
 
 import numpy as np
 import pytest
+from PIL import Image
+
 from ivtest import sd15
 from ivtest.server import ComfyServer
-from PIL import Image
 
 SIZE = 64
 CKPT = "iv-sd15-random.safetensors"
