@@ -95,7 +95,7 @@ class _ConvInPatch:
         self.module_name = module_name
 
     def __call__(self, layer, x, *args):
-        if x.shape[1] == 4:
+        if x.shape[1] == 4 or getattr(layer, "in_channels", None) != 4:  # the plain input, or another conv
             return layer(x)
         if self.extra_weight is None or x.shape[1] != 9:
             raise ValueError(
@@ -125,6 +125,7 @@ def apply_motion_module(model, weights, scale: float, effect: float, beta_schedu
     import comfy.ldm.modules.attention
     import comfy.model_sampling
     import comfy.ops
+    import comfy.patcher_extension
     from comfy.ldm.modules.diffusionmodules.openaimodel import TimestepEmbedSequential, Upsample
 
     from ..core.motion_module import MotionModule, build_motion_modules
@@ -170,6 +171,7 @@ def apply_motion_module(model, weights, scale: float, effect: float, beta_schedu
     m.set_model_forward_timestep_embed_patch((handler.conv_in_type, handler))
     # The loader sizes device memory from the patcher's size; the inserted modules travel with the model.
     m.size = model.model_size() + added
+    m.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.SAMPLER_SAMPLE, "iv_animatediff", _frame_windows_wrapper)
 
     if beta_schedule != "keep model's":
         schedule = "sqrt_linear" if beta_schedule == "auto" else beta_schedule
@@ -185,6 +187,30 @@ def apply_motion_module(model, weights, scale: float, effect: float, beta_schedu
         settings = {"beta_schedule": schedule, "linear_start": 0.00085, "linear_end": 0.012}
         m.add_object_patch("model_sampling", AnimateDiffSampling(_SamplingConfig(settings)))
     return m
+
+
+def _frame_windows_wrapper(executor, model_wrap, sigmas, extra_args, *args, **kwargs):
+    """SAMPLER_SAMPLE wrapper: lets ComfyUI's context windows run over frames in the batch dimension.
+
+    ComfyUI 0.3.75's ``IndexListContextHandler.set_step`` compares the step's sigma with ``sample_sigmas`` by
+    broadcasting, which fails when the sigma comes per batch element ([frames], as k-diffusion samplers pass
+    it) and windows run over dim 0. Every frame shares one sigma, so this sampling run gets its own copy of
+    the handler that looks the step up by the first frame's sigma. Nothing outside this run is changed.
+    """
+    import copy
+    import types
+
+    handler = extra_args["model_options"].get("context_handler")
+    if handler is not None and getattr(handler, "dim", None) == 0 and hasattr(handler, "set_step"):
+        per_run = copy.copy(handler)
+        find_step = type(handler).set_step
+
+        def set_step(self, timestep, model_options):
+            return find_step(self, timestep.reshape(-1)[:1] if timestep.ndim else timestep, model_options)
+
+        per_run.set_step = types.MethodType(set_step, per_run)
+        extra_args = {**extra_args, "model_options": {**extra_args["model_options"], "context_handler": per_run}}
+    return executor(model_wrap, sigmas, extra_args, *args, **kwargs)
 
 
 class _SamplingConfig:
