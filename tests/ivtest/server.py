@@ -193,10 +193,19 @@ class ComfyServer:
                         + "".join(data.get("traceback", []))
                     )
                 if event["type"] == "execution_success" or (event["type"] == "executing" and data.get("node") is None):
-                    return self.get_json(f"/history/{prompt_id}")[prompt_id]
+                    return self._history(prompt_id, deadline)
             raise ServerError(f"prompt {prompt_id} did not finish within {timeout:.0f}s\n{self.log_tail()}")
         finally:
             ws.close()
+
+    def _history(self, prompt_id: str, deadline: float) -> dict:
+        # The server reports success before its worker files the history entry (main.py: task_done comes
+        # after execute returns), so a long prompt can finish a moment before /history knows it.
+        while True:
+            history = self.get_json(f"/history/{prompt_id}")
+            if prompt_id in history or time.monotonic() > deadline:
+                return history[prompt_id]
+            time.sleep(0.2)
 
     def outputs(self, history: dict, node_id: str, kind: str = "images") -> list[bytes]:
         """The files a node of a finished prompt wrote, fetched through /view."""
