@@ -4,26 +4,42 @@ Nothing in ``core`` imports ComfyUI, so every piece can be used and tested witho
 ComfyUI's conventions where they meet it: images ``[F, H, W, C]`` in [0, 1], latents ``[F, C, h, w]``.
 """
 
+from .alignment import AFFINITY_PRESETS, frame_affinity, preset_affinity
 from .blend import Schedule, blend, frame_instruction, mix_predictions
 from .flow import Flow, flow_to_color, tracks_to_flow
 from .mask import painted_region, to_latent
+from .motion_module import (
+    MotionModule,
+    MotionModuleFormatError,
+    MotionModuleWeights,
+    build_motion_modules,
+    motion_module_from_state_dict,
+)
 from .noise import flow_noise, warp_noise
 from .trajectory import Track, TrackError, Tracks, parse_tracks
 from .warp import warp
 
 __all__: list[str] = [
+    "AFFINITY_PRESETS",
     "Flow",
+    "MotionModule",
+    "MotionModuleFormatError",
+    "MotionModuleWeights",
     "Schedule",
     "Track",
     "TrackError",
     "Tracks",
     "blend",
+    "build_motion_modules",
     "flow_noise",
     "flow_to_color",
+    "frame_affinity",
     "frame_instruction",
     "mix_predictions",
+    "motion_module_from_state_dict",
     "painted_region",
     "parse_tracks",
+    "preset_affinity",
     "to_latent",
     "tracks_to_flow",
     "warp",

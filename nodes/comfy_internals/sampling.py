@@ -1,15 +1,8 @@
-"""Every touchpoint with ComfyUI internals beyond the V3 API lives here, and only here.
-
-ModelPatcher hooks, the CFGGuider subclass, ``model_sampling``, latent formats, ``folder_paths`` registration:
-when a ComfyUI update changes one of them, this is the one file to fix. Node modules import from here instead
-of reaching into ``comfy.*`` themselves.
-"""
+"""Sampling internals: the residual blend guider (a CFGGuider subclass), σ → sampling percent, latent
+formats, and KSampler-style sampling with ComfyUI's progress bar and latent previews."""
 
 from __future__ import annotations
 
-# ---------------------------------------------------------------------------------------------------------------
-# issue 6: residual blend guider (CFGGuider subclass), sigma -> percent, latent formats, KSampler-style sampling
-# ---------------------------------------------------------------------------------------------------------------
 import logging
 import math
 import uuid
@@ -21,9 +14,9 @@ import comfy.utils
 import latent_preview
 import torch
 
-from ..core.blend import Schedule, blend, frame_instruction, mix_predictions
-from ..core.edit import Edit
-from ..core.flow import Flow
+from ...core.blend import Schedule, blend, frame_instruction, mix_predictions
+from ...core.edit import Edit
+from ...core.flow import Flow
 
 log = logging.getLogger("InteractiveVideo")
 

@@ -1,0 +1,46 @@
+"""Every touchpoint with ComfyUI internals beyond the V3 API lives in this package, and only here.
+
+ModelPatcher hooks, the CFGGuider subclass, ``model_sampling``, latent formats, ``folder_paths``: when a ComfyUI
+update changes one of them, this folder is the one place to fix. Node modules import from here instead of
+reaching into ``comfy.*`` themselves. One module per concern:
+
+- ``sampling``: the residual blend guider (CFGGuider), σ ↔ sampling percent, latent formats, KSampler-style runs
+- ``animatediff``: the motion-module model folder and loading, UNet injection, beta schedule, PIA's conv_in
+- ``files``: files in ComfyUI's input folder (the paint layer)
+"""
+
+from .animatediff import (
+    BETA_SCHEDULES,
+    apply_motion_module,
+    load_motion_module_file,
+    motion_module_files,
+    register_motion_module_folder,
+    sd15_process_latent_in,
+    set_noise_concat,
+)
+from .sampling import (
+    SAMPLER_NAMES,
+    SCHEDULER_NAMES,
+    ResidualBlendGuider,
+    has_image_conditioning,
+    random_noise,
+    sample_like_ksampler,
+    show_text,
+)
+
+__all__ = [
+    "BETA_SCHEDULES",
+    "SAMPLER_NAMES",
+    "SCHEDULER_NAMES",
+    "ResidualBlendGuider",
+    "apply_motion_module",
+    "has_image_conditioning",
+    "load_motion_module_file",
+    "motion_module_files",
+    "random_noise",
+    "register_motion_module_folder",
+    "sample_like_ksampler",
+    "sd15_process_latent_in",
+    "set_noise_concat",
+    "show_text",
+]
