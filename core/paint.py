@@ -6,8 +6,12 @@ not as a finished picture: the same strokes then apply to whatever intermediate 
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 
 def composite_paint(image: torch.Tensor, layer: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -24,8 +28,23 @@ def composite_paint(image: torch.Tensor, layer: torch.Tensor) -> tuple[torch.Ten
     b, h, w, _ = image.shape
     layer = layer.to(image.device, image.dtype)
     if tuple(layer.shape[:2]) != (h, w):
-        layer = F.interpolate(layer.permute(2, 0, 1)[None], size=(h, w), mode="bilinear", align_corners=False)
-        layer = layer[0].permute(1, 2, 0).clamp(0, 1)
+        # Resample premultiplied: straight-alpha RGB under transparent pixels (black in a canvas PNG) would
+        # otherwise bleed into the stroke's edges.
+        pre = torch.cat([layer[..., :3] * layer[..., 3:], layer[..., 3:]], dim=-1)
+        pre = F.interpolate(pre.permute(2, 0, 1)[None], size=(h, w), mode="bilinear", align_corners=False)
+        pre = pre[0].permute(1, 2, 0).clamp(0, 1)
+        alpha = pre[..., 3:]
+        layer = torch.cat([pre[..., :3] / alpha.clamp_min(1e-6), alpha], dim=-1).clamp(0, 1)
     rgb, alpha = layer[..., :3], layer[..., 3:4]
     painted = image * (1 - alpha) + rgb * alpha
     return painted, alpha[..., 0].expand(b, h, w).contiguous()
+
+
+def load_layer(path: str | Path) -> torch.Tensor:
+    """Read a paint layer file (any PIL format; no alpha channel means fully opaque).
+
+    returns [H, W, 4] float32 in [0, 1], straight alpha
+    """
+    with Image.open(path) as img:
+        rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255.0
+    return torch.from_numpy(rgba.copy())

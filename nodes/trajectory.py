@@ -1,11 +1,12 @@
-"""Trajectory nodes: draw tracks on the intermediate image, turn them into dense flow, preview the motion.
+"""Trajectory nodes: draw tracks and paint on the intermediate image, turn tracks into dense flow, preview motion.
 
-The editor widget (web/js/trajectory_*.js) only writes the ``tracks`` STRING; everything here also runs headless
-from hand-typed or API-supplied JSON.
+The editor widget (web/js/trajectory_*.js, paint_*.js) only writes the ``tracks`` STRING and the ``paint`` path of
+an uploaded layer file; everything here also runs headless from hand-typed or API-supplied values.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import warnings
 from dataclasses import replace
@@ -15,8 +16,10 @@ from comfy_api.latest import io, ui
 
 from ..core.flow import Flow as FlowPayload
 from ..core.flow import flow_to_color, tracks_to_flow
+from ..core.paint import composite_paint, load_layer
 from ..core.trajectory import parse_tracks
 from ..core.warp import warp
+from .comfy_internals import blocked_output, resolve_input_file
 from .iv_types import Flow, Tracks
 
 log = logging.getLogger(__name__)
@@ -31,15 +34,17 @@ class IV_TrajectoryEditor(io.ComfyNode):
     def define_schema(cls) -> io.Schema:
         return io.Schema(
             node_id="IV_TrajectoryEditor",
-            display_name="Trajectory Editor (IV)",
+            display_name="Edit Canvas: Tracks + Paint (IV)",
             category="InteractiveVideo/trajectory",
             description=(
-                "Drag objects along paths on the intermediate image. Click on the image to start a track, click "
-                "again to add points, drag a point to move it; per track set the radius of the region it carries, "
-                "or mark it an anchor to hold a region still. The frame slider shows where every region is in each "
-                "frame. The tracks are stored as JSON in the `tracks` text, which can also be typed or sent over "
-                "the API (this pack's format, ComfyUI WanTrackToVideo / KJNodes Spline Editor lists, or DragNUWA "
-                "[[x, y], ...] lists)."
+                "The interaction surface on the intermediate image: drag objects along paths and paint over it. "
+                "Tracks mode: drag on the image to draw a track, click to pin an anchor that holds a region still, "
+                "drag a point to move it; per track set the radius of the region it carries; the frame slider "
+                "shows where every region is in each frame. Paint mode: brush colour, size, opacity, eraser, "
+                "undo/redo. The tracks are stored as JSON in `tracks` (also typed or sent over the API: this pack's "
+                "format, WanTrackToVideo / KJNodes Spline Editor lists, DragNUWA [[x, y], ...] lists); the paint "
+                "layer is a PNG in ComfyUI's input folder named by `paint`. Outputs the tracks, the painted image "
+                "and the paint mask (its coverage) for Paint Encode."
             ),
             inputs=[
                 io.String.Input(
@@ -64,15 +69,43 @@ class IV_TrajectoryEditor(io.ComfyNode):
                     optional=True,
                     tooltip=(
                         "The intermediate image to draw on. Its size is the track space when the JSON states none; "
-                        "after a run the editor shows it."
+                        "after a run the editor shows it. Required when `paint` is set."
+                    ),
+                ),
+                io.String.Input(
+                    "paint",
+                    default="",
+                    optional=True,
+                    tooltip=(
+                        "The paint layer: an RGBA PNG (straight alpha) relative to ComfyUI's input folder, e.g. "
+                        "interactivevideo/iv-paint-1a2b3c.png. The canvas uploads it after each stroke; empty means "
+                        "no paint (painted = reference, mask = 0). A layer of another size is resized to the image."
                     ),
                 ),
             ],
-            outputs=[Tracks.Output(display_name="tracks")],
+            outputs=[
+                Tracks.Output(display_name="tracks"),
+                io.Image.Output(display_name="painted", tooltip="The reference image with the paint layer over it."),
+                io.Mask.Output(display_name="paint_mask", tooltip="Where paint covers the image (the layer's alpha)."),
+            ],
         )
 
     @classmethod
-    def execute(cls, tracks: str, frame_count: int, reference: torch.Tensor | None = None) -> io.NodeOutput:
+    def fingerprint_inputs(cls, paint: str = "", **_) -> str:
+        # The canvas overwrites its layer file in place under the same name: re-run when its bytes change.
+        if not (paint or "").strip():
+            return ""
+        try:
+            path = resolve_input_file(paint, "paint layer")
+        except (OSError, ValueError):
+            return f"missing:{paint}"  # execute raises the actionable error
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+
+    @classmethod
+    def execute(
+        cls, tracks: str, frame_count: int, reference: torch.Tensor | None = None, paint: str = ""
+    ) -> io.NodeOutput:
         parsed = parse_tracks(tracks)
         if reference is not None:
             parsed = parsed.with_size(int(reference.shape[2]), int(reference.shape[1]))
@@ -80,8 +113,27 @@ class IV_TrajectoryEditor(io.ComfyNode):
             log.warning("IV_TrajectoryEditor: %s", message)
         parsed = replace(parsed, frame_count=int(frame_count))
         if reference is None:
-            return io.NodeOutput(parsed)
-        return io.NodeOutput(parsed, ui=ui.PreviewImage(reference[:1], cls=cls))
+            if (paint or "").strip():
+                raise ValueError(
+                    f"IV_TrajectoryEditor: paint layer {paint!r} is set but no reference image is connected; "
+                    "connect the image to paint on to `reference`, or clear `paint`."
+                )
+            # Tracks alone are fine; only a node that uses painted/paint_mask fails, and says why.
+            missing = blocked_output(
+                "IV_TrajectoryEditor: `painted` and `paint_mask` need an image; connect one to `reference`."
+            )
+            return io.NodeOutput(parsed, missing, missing)
+        painted, mask = cls.paint(reference, paint)
+        return io.NodeOutput(parsed, painted, mask, ui=ui.PreviewImage(reference[:1], cls=cls))
+
+    @staticmethod
+    def paint(reference: torch.Tensor, paint: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """reference [B, H, W, 3] -> (painted [B, H, W, 3], mask [B, H, W])"""
+        if not (paint or "").strip():
+            b, h, w, _ = reference.shape
+            return reference, torch.zeros(b, h, w, device=reference.device, dtype=reference.dtype)
+        layer = load_layer(resolve_input_file(paint, "IV_TrajectoryEditor: paint layer"))
+        return composite_paint(reference, layer)
 
 
 class IV_TrajectoryToFlow(io.ComfyNode):

@@ -18,6 +18,7 @@ from .animatediff import (
     sd15_process_latent_in,
     set_noise_concat,
 )
+from .files import blocked_output, resolve_input_file
 from .sampling import (
     SAMPLER_NAMES,
     SCHEDULER_NAMES,
@@ -34,11 +35,13 @@ __all__ = [
     "SCHEDULER_NAMES",
     "ResidualBlendGuider",
     "apply_motion_module",
+    "blocked_output",
     "has_image_conditioning",
     "load_motion_module_file",
     "motion_module_files",
     "random_noise",
     "register_motion_module_folder",
+    "resolve_input_file",
     "sample_like_ksampler",
     "sd15_process_latent_in",
     "set_noise_concat",

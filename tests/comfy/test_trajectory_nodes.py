@@ -30,15 +30,16 @@ def red_centroid(frame: torch.Tensor) -> torch.Tensor:
 def test_editor_reads_hand_typed_json_and_takes_the_reference_size(run_node):
     text = json.dumps({"version": 1, "tracks": [{"points": [[30, 48], [100, 48]], "radius": 10}]})
     out = run_node("IV_TrajectoryEditor", tracks=text, frame_count=6, reference=picture())
-    (tracks,) = out.result
+    tracks, painted, paint_mask = out.result
     assert isinstance(tracks, Tracks)
+    assert torch.equal(painted, picture()) and paint_mask.shape == (1, H, W) and not paint_mask.any()
     assert (tracks.width, tracks.height, tracks.frame_count, len(tracks)) == (W, H, 6, 1)
     images = out.ui.as_dict()["images"]
     assert len(images) == 1 and images[0]["type"] == "temp"  # the editor shows the reference after a run
 
 
 def test_editor_accepts_the_other_dialects_and_names_bad_tracks(run_node):
-    (tracks,) = run_node("IV_TrajectoryEditor", tracks='[[{"x": 1, "y": 2}, {"x": 5, "y": 2}]]', frame_count=2).result
+    tracks, *_ = run_node("IV_TrajectoryEditor", tracks='[[{"x": 1, "y": 2}, {"x": 5, "y": 2}]]', frame_count=2).result
     assert len(tracks) == 1 and tracks.width is None
     with pytest.raises(TrackError, match="track 1: has no points"):
         run_node("IV_TrajectoryEditor", tracks="[[[1, 2]], []]", frame_count=2)
@@ -53,7 +54,7 @@ def test_editor_warns_about_points_outside_the_picture(run_node, caplog):
 
 def test_flow_then_preview_moves_the_disk_along_the_track(run_node):
     text = json.dumps({"version": 1, "tracks": [{"points": [[30, 48], [100, 48]], "radius": 10}]})
-    (tracks,) = run_node("IV_TrajectoryEditor", tracks=text, frame_count=8, reference=picture()).result
+    tracks, *_ = run_node("IV_TrajectoryEditor", tracks=text, frame_count=8, reference=picture()).result
     flow, weight, colours = run_node(
         "IV_TrajectoryToFlow",
         tracks=tracks,
@@ -76,7 +77,7 @@ def test_flow_then_preview_moves_the_disk_along_the_track(run_node):
 
 def test_flow_size_comes_from_a_latent_and_tracks_are_rescaled(run_node):
     text = json.dumps({"version": 1, "width": 256, "height": 192, "tracks": [{"points": [[60, 96], [200, 96]]}]})
-    (tracks,) = run_node("IV_TrajectoryEditor", tracks=text, frame_count=3).result
+    tracks, *_ = run_node("IV_TrajectoryEditor", tracks=text, frame_count=3).result
     latent = {"samples": torch.zeros(3, 4, H // 8, W // 8)}
     flow, _, _ = run_node(
         "IV_TrajectoryToFlow",
@@ -95,7 +96,7 @@ def test_flow_size_comes_from_a_latent_and_tracks_are_rescaled(run_node):
 
 def test_a_mask_track_needs_its_mask(run_node):
     text = json.dumps({"version": 1, "tracks": [{"points": [[10, 10], [40, 10]], "mask": 1}]})
-    (tracks,) = run_node("IV_TrajectoryEditor", tracks=text, frame_count=2).result
+    tracks, *_ = run_node("IV_TrajectoryEditor", tracks=text, frame_count=2).result
     args = dict(tracks=tracks, width=64, height=64, interpolation="linear", falloff=1.0, radius=0.0)
     with pytest.raises(TrackError, match="track 0: mask index 1 is out of range for a MASK batch of 1"):
         run_node("IV_TrajectoryToFlow", masks=torch.ones(1, 64, 64), **args)
@@ -109,3 +110,85 @@ def test_nodes_are_in_the_pack_category(pack):
     for node_id in ("IV_TrajectoryEditor", "IV_TrajectoryToFlow", "IV_MotionPreview"):
         schema = comfy_nodes.NODE_CLASS_MAPPINGS[node_id].GET_SCHEMA()
         assert schema.category == "InteractiveVideo/trajectory"
+
+
+# --- the paint canvas: a layer file in ComfyUI's input folder ------------------------------------------------
+
+
+def write_layer(name: str, rgba) -> str:
+    """Write an RGBA layer where the canvas uploads it; returns the `paint` widget value."""
+    import os
+
+    import folder_paths
+    import numpy as np
+    from PIL import Image
+
+    folder = os.path.join(folder_paths.get_input_directory(), "interactivevideo")
+    os.makedirs(folder, exist_ok=True)
+    Image.fromarray(np.asarray(rgba, dtype=np.uint8), "RGBA").save(os.path.join(folder, name))
+    return f"interactivevideo/{name}"
+
+
+def stroke_layer(colour=(0, 255, 0), alpha=255):
+    import numpy as np
+
+    rgba = np.zeros((H, W, 4), np.uint8)
+    rgba[10:20, 30:60] = (*colour, alpha)
+    return rgba
+
+
+def test_paint_layer_is_composited_and_its_alpha_is_the_mask(run_node):
+    import numpy as np
+
+    rgba = stroke_layer()
+    rgba[40:44, 5:9] = (0, 0, 255, 128)  # half-opacity dab
+    paint = write_layer("node-test-composite.png", rgba)
+    _, painted, mask = run_node(
+        "IV_TrajectoryEditor", tracks="", frame_count=4, reference=picture(), paint=paint
+    ).result
+    inside = torch.zeros(H, W, dtype=torch.bool)
+    inside[10:20, 30:60] = True
+    dab = torch.zeros(H, W, dtype=torch.bool)
+    dab[40:44, 5:9] = True
+    assert torch.equal(painted[0, inside], torch.tensor([0.0, 1.0, 0.0]).expand(int(inside.sum()), 3))
+    a = 128 / 255
+    expected = picture()[0, dab] * (1 - a) + torch.tensor([0.0, 0.0, 1.0]) * a
+    assert torch.allclose(painted[0, dab], expected, atol=1e-6)
+    untouched = ~(inside | dab)
+    assert torch.equal(painted[0, untouched], picture()[0, untouched])
+    assert (
+        mask[0, inside].eq(1).all() and torch.allclose(mask[0, dab], torch.tensor(a)) and not mask[0, untouched].any()
+    )
+    assert np.isclose(float(mask.sum()), inside.sum() + a * dab.sum())
+
+
+def test_paint_problems_are_named(run_node):
+    with pytest.raises(FileNotFoundError, match=r"paint layer 'interactivevideo/gone\.png' not found .*Paint on the"):
+        run_node(
+            "IV_TrajectoryEditor", tracks="", frame_count=2, reference=picture(), paint="interactivevideo/gone.png"
+        )
+    with pytest.raises(ValueError, match="outside"):
+        run_node("IV_TrajectoryEditor", tracks="", frame_count=2, reference=picture(), paint="../../etc/passwd")
+    paint = write_layer("node-test-noref.png", stroke_layer())
+    with pytest.raises(ValueError, match="no reference image is connected"):
+        run_node("IV_TrajectoryEditor", tracks="", frame_count=2, paint=paint)
+
+
+def test_without_reference_tracks_still_flow_and_paint_outputs_block_their_users(run_node):
+    from comfy_execution.graph_utils import ExecutionBlocker
+
+    tracks, painted, mask = run_node("IV_TrajectoryEditor", tracks="", frame_count=2).result
+    assert isinstance(tracks, Tracks)
+    assert isinstance(painted, ExecutionBlocker) and "connect one to `reference`" in painted.message
+    assert isinstance(mask, ExecutionBlocker)
+
+
+def test_fingerprint_follows_the_layer_file_overwritten_in_place(pack):
+    editor = comfy_nodes.NODE_CLASS_MAPPINGS["IV_TrajectoryEditor"]
+    paint = write_layer("node-test-fingerprint.png", stroke_layer())
+    first = editor.fingerprint_inputs(tracks="", frame_count=2, paint=paint)
+    assert editor.fingerprint_inputs(tracks="", frame_count=2, paint=paint) == first
+    write_layer("node-test-fingerprint.png", stroke_layer(colour=(255, 0, 0)))
+    second = editor.fingerprint_inputs(tracks="", frame_count=2, paint=paint)
+    assert second != first
+    assert editor.fingerprint_inputs(tracks="", frame_count=2, paint="") != second

@@ -35,3 +35,29 @@ def test_layer_drawn_at_another_size_is_resized():
 def test_bad_layer_shape_is_refused():
     with pytest.raises(ValueError, match="RGBA"):
         composite_paint(torch.zeros(1, 4, 4, 3), torch.zeros(4, 4, 3))
+
+
+def test_resized_layer_edges_keep_the_stroke_colour():
+    # Transparent pixels carry black RGB in a canvas PNG; resampling must not darken the stroke's edge.
+    layer = torch.zeros(8, 8, 4)
+    layer[:, 4:] = torch.tensor([1.0, 1.0, 1.0, 1.0])
+    painted, mask = composite_paint(torch.ones(1, 32, 32, 3), layer)
+    assert torch.allclose(painted, torch.ones_like(painted), atol=1e-5)
+    assert 0 < mask[0, 0, 15].item() < 1
+
+
+def test_load_layer_reads_straight_alpha(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from core.paint import load_layer
+
+    rgba = np.zeros((5, 7, 4), np.uint8)
+    rgba[1:3, 2:4] = (255, 0, 0, 128)
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "layer.png")
+    Image.fromarray(rgba[..., :3], "RGB").save(tmp_path / "opaque.png")
+    layer = load_layer(tmp_path / "layer.png")
+    assert layer.shape == (5, 7, 4) and layer.dtype == torch.float32
+    assert torch.allclose(layer[1, 2], torch.tensor([1.0, 0.0, 0.0, 128 / 255]))
+    assert layer[0, 0, 3] == 0
+    assert load_layer(tmp_path / "opaque.png")[..., 3].eq(1).all()

@@ -66,3 +66,40 @@ def test_drag_preview_is_saved_as_an_animated_webp(server):
         clip.seek(f)
         expected = [40 + 80 * f / (FRAMES - 1), 48]
         np.testing.assert_allclose(red_centroid(clip), expected, atol=0.75)
+
+
+def test_paint_layer_uploaded_like_the_canvas_changes_only_the_stroke(server):
+    uploaded = server.upload_image(picture(), "iv_paint_base.png", overwrite=True)
+    layer = np.zeros((H, W, 4), np.uint8)
+    layer[60:80, 90:150] = (20, 200, 40, 255)
+    buf = io.BytesIO()
+    Image.fromarray(layer, "RGBA").save(buf, format="PNG")
+    saved = server.upload_image(buf.getvalue(), "iv-paint-e2e.png", overwrite=True, subfolder="interactivevideo")
+    assert saved["subfolder"] == "interactivevideo"
+    prompt = {
+        "1": {"class_type": "LoadImage", "inputs": {"image": uploaded["name"]}},
+        "2": {
+            "class_type": "IV_TrajectoryEditor",
+            "inputs": {
+                "tracks": '{"version": 1, "tracks": []}',
+                "frame_count": 4,
+                "reference": ["1", 0],
+                "paint": f"interactivevideo/{saved['name']}",
+            },
+        },
+        "3": {"class_type": "SaveImage", "inputs": {"images": ["2", 1], "filename_prefix": "iv_painted"}},
+        "4": {"class_type": "MaskToImage", "inputs": {"mask": ["2", 2]}},
+        "5": {"class_type": "SaveImage", "inputs": {"images": ["4", 0], "filename_prefix": "iv_paint_mask"}},
+    }
+    history = server.run(prompt, timeout=120)
+    (painted,) = server.outputs(history, "3")
+    (mask,) = server.outputs(history, "5")
+    before = np.asarray(Image.open(io.BytesIO(picture())).convert("RGB")).astype(int)
+    after = np.asarray(Image.open(io.BytesIO(painted)).convert("RGB")).astype(int)
+    stroke = np.zeros((H, W), bool)
+    stroke[60:80, 90:150] = True
+    assert after.shape == before.shape
+    assert (after[stroke] == (20, 200, 40)).all()
+    assert (after[~stroke] == before[~stroke]).all()
+    coverage = np.asarray(Image.open(io.BytesIO(mask)).convert("L"))
+    assert (coverage[stroke] == 255).all() and (coverage[~stroke] == 0).all()

@@ -132,8 +132,8 @@ class ComfyServer:
         except urllib.error.HTTPError as e:
             raise ServerError(f"POST {path} -> {e.code}: {e.read().decode(errors='replace')}") from e
 
-    def upload_image(self, data: bytes, name: str, overwrite: bool = False) -> dict:
-        """Upload an image to the input folder the way the frontend does (/upload/image, multipart)."""
+    def upload_image(self, data: bytes, name: str, overwrite: bool = False, subfolder: str = "") -> dict:
+        """Upload an image to the input folder (or ``subfolder`` of it) the way the frontend does (/upload/image)."""
         boundary = uuid.uuid4().hex
         parts = [
             f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="{name}"\r\n'
@@ -143,6 +143,10 @@ class ComfyServer:
         ]
         if overwrite:
             parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="overwrite"\r\n\r\ntrue\r\n'.encode())
+        if subfolder:
+            parts.append(
+                f'--{boundary}\r\nContent-Disposition: form-data; name="subfolder"\r\n\r\n{subfolder}\r\n'.encode()
+            )
         parts.append(f"--{boundary}--\r\n".encode())
         req = urllib.request.Request(
             self.url + "/upload/image",

@@ -52,7 +52,7 @@ export class PaintLayer {
     to.push(this.snapshot());
     const ctx = this.canvas.getContext("2d");
     ctx.clearRect(0, 0, this.width, this.height);
-    ctx.drawImage(from.pop(), 0, 0);
+    ctx.drawImage(from.pop(), 0, 0, this.width, this.height); // a snapshot from before a resize scales too
     return true;
   }
 
@@ -64,10 +64,19 @@ export class PaintLayer {
     return this.restore(this.redoStack, this.undoStack);
   }
 
+  // Returns whether anything was cleared (an undo step was recorded).
   clear() {
-    if (this.isEmpty()) return;
+    if (this.isEmpty()) return false;
     this.pushUndo();
     this.canvas.getContext("2d").clearRect(0, 0, this.width, this.height);
+    return true;
+  }
+
+  // Empty the layer and forget its history (another workflow's layer is about to be shown, or none).
+  reset() {
+    this.canvas.getContext("2d").clearRect(0, 0, this.width, this.height);
+    this.undoStack = [];
+    this.redoStack = [];
   }
 
   // brush: {color: "#rrggbb", size: px in layer pixels, opacity: 0..1, erase: bool}

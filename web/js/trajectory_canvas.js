@@ -6,6 +6,8 @@
 //   shift-click                add a point to the end of the selected track
 //   drag a point               move it
 //   right-click / Delete key   remove the point under the mouse / the selected point
+//
+// In paint mode (`mode === "paint"`) the pointer paints instead, through `paint` (a PaintTool).
 
 import { appendPoint, defaultRadius, positionAt, removePoint } from "./trajectory_model.js";
 
@@ -27,6 +29,9 @@ export class TrackCanvas {
     this.selected = -1;
     this.selectedPoint = -1;
     this.drag = null;
+    this.mode = "track";
+    this.paint = null;
+    this.canvas.addEventListener("pointerleave", () => this.pointerLeave());
     this.canvas.addEventListener("pointerdown", (e) => this.pointerDown(e));
     this.canvas.addEventListener("pointermove", (e) => this.pointerMove(e));
     this.canvas.addEventListener("pointerup", (e) => this.pointerUp(e));
@@ -80,6 +85,11 @@ export class TrackCanvas {
     this.canvas.focus();
     this.canvas.setPointerCapture?.(e.pointerId);
     const p = this.toTrack(e);
+    if (this.mode === "paint") {
+      this.paint.pointerDown(p, this.space());
+      this.draw();
+      return;
+    }
     const hit = this.hit(p);
     if (hit) {
       this.select(hit.track, hit.point);
@@ -100,6 +110,12 @@ export class TrackCanvas {
   }
 
   pointerMove(e) {
+    if (this.mode === "paint") {
+      if (this.paint.painting) e.stopPropagation();
+      this.paint.pointerMove(this.toTrack(e), this.space());
+      this.draw();
+      return;
+    }
     if (!this.drag) return;
     e.preventDefault();
     e.stopPropagation();
@@ -109,6 +125,12 @@ export class TrackCanvas {
   }
 
   pointerUp(e) {
+    if (this.mode === "paint") {
+      e.stopPropagation();
+      this.paint.pointerUp();
+      this.draw();
+      return;
+    }
     if (!this.drag) return;
     e.stopPropagation();
     const { track, created } = this.drag;
@@ -125,9 +147,15 @@ export class TrackCanvas {
     this.commit();
   }
 
+  pointerLeave() {
+    if (this.paint) this.paint.cursor = null;
+    this.draw();
+  }
+
   contextMenu(e) {
     e.preventDefault();
     e.stopPropagation();
+    if (this.mode === "paint") return;
     const hit = this.hit(this.toTrack(e));
     if (hit) {
       removePoint(this.model, hit.track, hit.point);
@@ -137,6 +165,8 @@ export class TrackCanvas {
   }
 
   keyDown(e) {
+    if (this.mode !== "track") return;
+    // (the editor forwards Delete / Backspace here while the pointer is over the canvas)
     if ((e.key === "Delete" || e.key === "Backspace") && this.selected >= 0 && this.selectedPoint >= 0) {
       e.preventDefault();
       e.stopPropagation();
@@ -181,8 +211,12 @@ export class TrackCanvas {
       ctx.fillStyle = "#333";
       ctx.fillRect(0, 0, w, h);
     }
+    this.paint?.drawLayer(ctx, w, h);
     const px = 1 / scale;
+    ctx.globalAlpha = this.mode === "paint" ? 0.6 : 1; // tracks stay visible but recede while painting
     this.model.tracks.forEach((t, i) => this.drawTrack(t, i, px));
+    ctx.globalAlpha = 1;
+    if (this.mode === "paint") this.paint.drawCursor(ctx, px, [w, h]);
   }
 
   drawTrack(track, i, px) {

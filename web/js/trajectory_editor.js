@@ -1,15 +1,21 @@
-// The in-graph trajectory editor of IV_TrajectoryEditor: a canvas over the reference image with a frame slider
-// and per-track radius / anchor controls. Its only output is the node's `tracks` STRING widget, so workflow
-// files and API prompts carry the tracks, and typing JSON into that widget works with or without this file.
+// The edit canvas of IV_TrajectoryEditor: tracks and paint on one canvas over the reference image, with a frame
+// slider, per-track radius / anchor, brush controls, one undo history and keyboard shortcuts. It writes only the
+// node's `tracks` STRING and `paint` path (the layer is uploaded to the input folder), so workflow files and API
+// prompts carry both, and typing into those widgets works with or without this file.
 
 import { app } from "../../../scripts/app.js";
 import { api } from "../../../scripts/api.js";
+import { EditHistory } from "./edit_history.js";
+import { buildControls, el, setPressed } from "./editor_controls.js";
+import { installShortcuts } from "./editor_shortcuts.js";
+import { PaintSync } from "./paint_sync.js";
+import { PaintTool } from "./paint_tool.js";
 import { TrackCanvas } from "./trajectory_canvas.js";
 import { EMPTY, parseTracks, serialize } from "./trajectory_model.js";
 
 const NODE = "IV_TrajectoryEditor";
 const CANVAS_HEIGHT = 320;
-const CONTROLS_HEIGHT = 58;
+const CONTROLS_HEIGHT = 96;
 
 function widget(node, name) {
   return node.widgets?.find((w) => w.name === name);
@@ -32,33 +38,6 @@ function upstreamImageUrl(node) {
   return viewUrl({ filename: clean.slice(cut + 1), subfolder: cut < 0 ? "" : clean.slice(0, cut) });
 }
 
-function el(tag, props = {}, style = {}) {
-  const node = Object.assign(document.createElement(tag), props);
-  Object.assign(node.style, style);
-  return node;
-}
-
-function buildControls(editor) {
-  const bar = el("div", { className: "iv-track-controls" }, {
-    display: "flex", flexWrap: "wrap", gap: "6px", alignItems: "center", padding: "4px 2px",
-    font: "12px sans-serif", color: "var(--input-text, #ddd)",
-  });
-  const frameLabel = el("span", { textContent: "frame 0" }, { minWidth: "64px" });
-  const slider = el("input", { type: "range", min: 0, max: 15, value: 0, className: "iv-track-frame" }, { flex: "1" });
-  slider.addEventListener("input", () => editor.setFrame(Number(slider.value)));
-  const radius = el("input", { type: "number", min: 1, step: 1, title: "Radius of the selected track's region (pixels)", className: "iv-track-radius" }, { width: "56px" });
-  radius.addEventListener("change", () => editor.setRadius(Number(radius.value)));
-  const anchor = el("input", { type: "checkbox", title: "Hold the selected track's region still", className: "iv-track-anchor" });
-  anchor.addEventListener("change", () => editor.setAnchor(anchor.checked));
-  const remove = el("button", { textContent: "Delete track", className: "iv-track-delete" });
-  remove.addEventListener("click", () => editor.deleteSelected());
-  const clear = el("button", { textContent: "Clear", className: "iv-track-clear" });
-  clear.addEventListener("click", () => editor.clear());
-  const status = el("div", { className: "iv-track-status" }, { width: "100%", opacity: "0.75", whiteSpace: "nowrap", overflow: "hidden", textOverflow: "ellipsis" });
-  bar.append(frameLabel, slider, el("span", { textContent: "radius" }), radius, el("label", { textContent: "anchor" }), anchor, remove, clear, status);
-  return { bar, frameLabel, slider, radius, anchor, status };
-}
-
 class TrajectoryEditor {
   constructor(node) {
     this.node = node;
@@ -67,15 +46,35 @@ class TrajectoryEditor {
     this.lastText = null;
     this.imageUrl = null;
     this.executedUrl = null;
+    this.history = new EditHistory();
     this.surface = new TrackCanvas(() => this.write());
     this.surface.onSelect = () => this.showSelection();
+    this.paint = new PaintTool(() => this.paintChanged());
+    this.surface.paint = this.paint;
+    this.sync = new PaintSync({
+      api,
+      widget: widget(node, "paint"),
+      layer: this.paint.layer,
+      viewUrl,
+      usedElsewhere: (value) =>
+        (node.graph?._nodes ?? []).some((n) => n !== node && n.type === NODE && widget(n, "paint")?.value === value),
+      onLoaded: () => this.paintLoaded(),
+      onSaved: () => (this.showSelection(), node.setDirtyCanvas?.(true, true)),
+      onError: (e) => this.report(e),
+    });
     this.controls = buildControls(this);
     this.root = el("div", { className: "iv-trajectory-editor" }, { display: "flex", flexDirection: "column", width: "100%", height: "100%" });
     const holder = el("div", {}, { flex: "1", minHeight: "120px", position: "relative" });
     holder.append(this.surface.canvas);
     this.root.append(holder, this.controls.bar);
     new ResizeObserver(() => this.resize(holder)).observe(holder);
+    this.disposeShortcuts = installShortcuts(this, holder);
+    this.setMode("track");
     this.read();
+  }
+
+  dispose() {
+    this.disposeShortcuts();
   }
 
   // -- the tracks widget is the source of truth ---------------------------------------------------------
@@ -96,6 +95,11 @@ class TrajectoryEditor {
 
   write() {
     const text = serialize(this.surface.model);
+    if (text !== this.lastText) this.history.push({ kind: "tracks", text: this.lastText ?? "" });
+    this.setTracksText(text);
+  }
+
+  setTracksText(text) {
     this.lastText = text;
     if (this.tracksWidget) {
       this.tracksWidget.value = text;
@@ -105,7 +109,99 @@ class TrajectoryEditor {
     this.node.setDirtyCanvas?.(true, true);
   }
 
-  // -- controls ---------------------------------------------------------------------------------------
+  // -- one history for tracks and paint ------------------------------------------------------------------
+  undo() {
+    if (this.history.undo((entry, dir) => this.step(entry, dir))) this.afterStep();
+  }
+
+  redo() {
+    if (this.history.redo((entry, dir) => this.step(entry, dir))) this.afterStep();
+  }
+
+  step(entry, direction) {
+    if (entry.kind === "paint") {
+      if (direction === "undo") this.paint.layer.undo();
+      else this.paint.layer.redo();
+      this.sync.schedule();
+      return entry;
+    }
+    const current = this.lastText ?? "";
+    this.lastText = null; // force read() to parse the restored text
+    if (this.tracksWidget) this.tracksWidget.value = entry.text;
+    this.read();
+    this.setTracksText(this.tracksWidget?.value ?? entry.text);
+    return { kind: "tracks", text: current };
+  }
+
+  afterStep() {
+    this.surface.draw();
+    this.showSelection();
+  }
+
+  // -- modes -------------------------------------------------------------------------------
+  setMode(mode) {
+    this.surface.mode = mode;
+    const { trackMode, paintMode, row, paint } = this.controls;
+    setPressed(trackMode, mode === "track");
+    setPressed(paintMode, mode === "paint");
+    row.style.display = mode === "track" ? "flex" : "none";
+    paint.row.style.display = mode === "paint" ? "flex" : "none";
+    this.surface.canvas.style.cursor = mode === "paint" ? "none" : "crosshair";
+    this.showBrush();
+    this.showSelection();
+    this.surface.draw();
+  }
+
+  // -- paint ----------------------------------------------------------------------------------------------
+  setBrush(change) {
+    if (change.size !== undefined) this.paint.setSize(change.size);
+    const { size, ...rest } = change;
+    Object.assign(this.paint.brush, rest);
+    this.showBrush();
+    this.surface.draw();
+  }
+
+  showBrush() {
+    const { color, size, sizeLabel, opacity, brushButton, eraser } = this.controls.paint;
+    const brush = this.paint.brush;
+    color.value = brush.color;
+    size.value = String(brush.size);
+    sizeLabel.textContent = `${brush.size}px`;
+    opacity.value = String(Math.round(brush.opacity * 100));
+    setPressed(brushButton, !brush.erase);
+    setPressed(eraser, brush.erase);
+  }
+
+  paintChanged() {
+    this.history.push({ kind: "paint" });
+    this.sync.schedule();
+    this.showSelection();
+  }
+
+  clearPaint() {
+    if (this.paint.layer.clear()) this.paintChanged();
+    this.surface.draw();
+  }
+
+  paintLoaded() {
+    this.history.reset(); // another workflow's strokes: the old steps no longer apply
+    this.fitLayer();
+    this.surface.draw();
+    this.showSelection();
+  }
+
+  // The layer has the reference image's size, so a brush size is in image pixels and Python composites 1:1.
+  fitLayer() {
+    const image = this.surface.image;
+    if (image?.naturalWidth) this.paint.layer.resize(image.naturalWidth, image.naturalHeight);
+  }
+
+  report(error) {
+    console.warn("InteractiveVideo paint:", error);
+    this.controls.status.textContent = String(error.message ?? error);
+  }
+
+  // -- track controls -------------------------------------------------------------------------------------
   syncFrames() {
     const count = Math.max(1, Number(this.frameWidget?.value ?? 16));
     if (count === this.surface.frameCount) return;
@@ -149,7 +245,7 @@ class TrajectoryEditor {
     this.surface.commit();
   }
 
-  clear() {
+  clearTracks() {
     this.surface.model = { ...EMPTY, tracks: [] };
     this.surface.select(-1, -1);
     this.surface.commit();
@@ -157,14 +253,21 @@ class TrajectoryEditor {
 
   showSelection() {
     const track = this.selectedTrack();
-    const { radius, anchor, status } = this.controls;
+    const { radius, anchor, status, undo, redo } = this.controls;
+    undo.disabled = !this.history.canUndo;
+    redo.disabled = !this.history.canRedo;
     radius.disabled = anchor.disabled = !track;
     radius.value = track ? String(track.radius ?? "") : "";
     anchor.checked = !!track?.anchor;
     const n = this.surface.model.tracks.length;
-    status.textContent = track
-      ? `track ${this.surface.selected}: ${track.points.length} point(s)${track.anchor ? ", anchor" : ""} — shift-click adds a point, right-click removes one`
-      : `${n} track(s) — drag on the image to draw a track, click to pin an anchor`;
+    if (this.surface.mode === "paint") {
+      const where = this.sync.value ? `stored as input/${this.sync.value}` : "nothing painted yet";
+      status.textContent = `paint — ${where}; B brush, E eraser, [ ] size, Ctrl+Z undo, T tracks`;
+    } else {
+      status.textContent = track
+        ? `track ${this.surface.selected}: ${track.points.length} point(s)${track.anchor ? ", anchor" : ""} — shift-click adds a point, right-click removes one`
+        : `${n} track(s) — drag on the image to draw a track, click to pin an anchor; P or B to paint`;
+    }
   }
 
   // -- reference image: a run's preview, else the connected LoadImage -----------------------------
@@ -187,6 +290,7 @@ class TrajectoryEditor {
     image.onload = () => {
       if (this.imageUrl === url) {
         this.surface.image = image;
+        this.fitLayer();
         this.surface.draw();
       }
     };
@@ -204,6 +308,7 @@ class TrajectoryEditor {
     this.read();
     this.syncFrames();
     this.refreshImage();
+    this.sync.sync().then(() => undefined);
   }
 }
 
@@ -223,9 +328,17 @@ app.registerExtension({
         setValue: () => editor.read(),
         getMinHeight: () => CANVAS_HEIGHT + CONTROLS_HEIGHT,
       });
+      // A prompt queued right after a stroke waits for that stroke's upload.
+      const paint = widget(this, "paint");
+      if (paint) paint.serializeValue = async () => (await editor.sync.flush(), paint.value);
       const [w, h] = this.size;
-      this.setSize([Math.max(w, 420), Math.max(h, CANVAS_HEIGHT + CONTROLS_HEIGHT + 160)]);
+      this.setSize([Math.max(w, 460), Math.max(h, CANVAS_HEIGHT + CONTROLS_HEIGHT + 190)]);
       return result;
+    };
+    const removed = nodeType.prototype.onRemoved;
+    nodeType.prototype.onRemoved = function () {
+      this.trajectoryEditor?.dispose();
+      return removed?.apply(this, arguments);
     };
     const executed = nodeType.prototype.onExecuted;
     nodeType.prototype.onExecuted = function (message) {
@@ -238,7 +351,7 @@ app.registerExtension({
     const drawn = nodeType.prototype.onDrawForeground;
     nodeType.prototype.onDrawForeground = function () {
       const result = drawn?.apply(this, arguments);
-      this.trajectoryEditor?.tick(); // picks up typed JSON, the frame count and a newly connected image
+      this.trajectoryEditor?.tick(); // picks up typed JSON and paths, the frame count, a newly connected image
       return result;
     };
     const configured = nodeType.prototype.onConfigure;

@@ -49,6 +49,19 @@ TO_SCREEN = """([id, x, y]) => {
 }"""
 
 
+def open_editor(comfy_page, server) -> int:
+    """LoadImage → editor → Trajectory to Flow on a fresh graph; returns the editor's id once it shows the image."""
+    uploaded = server.upload_image(reference_png(), "iv_editor_scene.png", overwrite=True)
+    node_id = comfy_page.eval(BUILD, uploaded["name"])
+    comfy_page.page.wait_for_function(
+        "(id) => { const e = app.graph.getNodeById(id).trajectoryEditor;"
+        " return e && e.surface.image && e.surface.image.naturalWidth > 0 && e.surface.canvas.clientWidth > 100; }",
+        arg=node_id,
+        timeout=30_000,
+    )
+    return node_id
+
+
 def tracks_of(page, node_id):
     """The tracks text as the API prompt and the saved workflow carry it."""
     return page.eval(
@@ -62,15 +75,8 @@ def tracks_of(page, node_id):
 
 
 def test_draw_a_track_with_the_mouse(comfy_page, server, artifacts):
-    uploaded = server.upload_image(reference_png(), "iv_editor_scene.png", overwrite=True)
     page = comfy_page.page
-    node_id = comfy_page.eval(BUILD, uploaded["name"])
-    page.wait_for_function(
-        "(id) => { const e = app.graph.getNodeById(id).trajectoryEditor;"
-        " return e && e.surface.image && e.surface.image.naturalWidth > 0 && e.surface.canvas.clientWidth > 100; }",
-        arg=node_id,
-        timeout=30_000,
-    )
+    node_id = open_editor(comfy_page, server)
 
     def at(x, y):
         return comfy_page.eval(TO_SCREEN, [node_id, x, y])
@@ -133,4 +139,117 @@ def test_typed_json_still_drives_the_editor(comfy_page, server):
     assert shown == [[[10, 20], [60, 20]], [[5, 5]]]
     prompt_text, _, _ = tracks_of(comfy_page, node_id)
     assert prompt_text == typed  # not rewritten until the user edits with the mouse
+    assert not comfy_page.pack_errors(), comfy_page.console_errors
+
+
+CANVAS_IMAGE = DOCS_IMAGE.parent / "edit-canvas.png"
+
+PAINT_STATE = """async (id) => {
+    const p = await app.graphToPrompt();
+    const node = app.graph.getNodeById(id);
+    const saved = app.graph.serialize().nodes.find(n => n.id === id);
+    const slot = node.widgets.findIndex(w => w.name === 'paint');
+    return {prompt: p.output[String(id)].inputs.paint, saved: saved.widgets_values[slot],
+            tracks: JSON.parse(p.output[String(id)].inputs.tracks).tracks.length};
+}"""
+
+# Alpha and colour of the editor's paint layer at image pixel (x, y).
+LAYER_PIXEL = """([id, x, y]) => {
+    const layer = app.graph.getNodeById(id).trajectoryEditor.paint.layer;
+    return [layer.width, layer.height, ...layer.canvas.getContext('2d').getImageData(x, y, 1, 1).data];
+}"""
+
+
+def layer_file(server, value: str) -> np.ndarray:
+    subfolder, name = value.split("/")
+    assert subfolder == "interactivevideo" and name.startswith("iv-paint-") and name.endswith(".png")
+    path = server.base / "input" / "interactivevideo" / name
+    assert path.is_file()
+    with Image.open(path) as img:
+        return np.asarray(img.convert("RGBA"))
+
+
+def test_paint_strokes_with_the_mouse_upload_undo_and_reload(comfy_page, server):
+    page = comfy_page.page
+    node_id = open_editor(comfy_page, server)
+    root = page.locator(".iv-trajectory-editor")
+    assert root.count() == 1
+
+    def at(x, y):
+        return comfy_page.eval(TO_SCREEN, [node_id, x, y])
+
+    def drag(points):
+        page.mouse.move(*at(*points[0]))
+        page.mouse.down()
+        for p in points[1:]:
+            page.mouse.move(*at(*p))
+        page.mouse.up()
+
+    def paint_value_becomes(expected_nonempty: bool):
+        page.wait_for_function(
+            "([id, want]) => { const v = app.graph.getNodeById(id).widgets.find(w => w.name === 'paint').value;"
+            " return want ? v.startsWith('interactivevideo/iv-paint-') : v === ''; }",
+            arg=[node_id, expected_nonempty],
+            timeout=15_000,
+        )
+
+    drag([(70 + 13 * k, 130 - 6 * k) for k in range(11)])  # a track: the ball up and to the right
+    root.locator(".iv-mode-paint").click()
+    root.locator(".iv-paint-color").fill("#00e040")
+    comfy_page.eval("(id) => app.graph.getNodeById(id).trajectoryEditor.setBrush({size: 18})", node_id)
+    drag([(30 + 10 * k, 190) for k in range(15)])  # a green stroke along the grass, (30..170, 190)
+    paint_value_becomes(True)
+
+    state = comfy_page.eval(PAINT_STATE, node_id)
+    assert state["prompt"] == state["saved"] and state["tracks"] == 1
+    value = state["prompt"]
+    layer = layer_file(server, value)
+    assert layer.shape == (H, W, 4)  # the reference image's size
+    assert (layer[190, 40:160, 3] == 255).all() and (layer[190, 40:160, :3] == (0, 224, 64)).all()
+    assert (layer[:170, :, 3] == 0).all() and (layer[:, 190:, 3] == 0).all()  # nothing outside the stroke
+    workflow = comfy_page.eval("() => app.graph.serialize()")
+    assert "iVBOR" not in json.dumps(workflow)  # a file name, not inlined pixels
+
+    # The picture for the README: a track and a stroke on one canvas.
+    comfy_page.eval("(id) => { app.graph.getNodeById(id).trajectoryEditor.setFrame(6); }", node_id)
+    page.mouse.move(*at(250, 60))  # the brush cursor, away from the stroke
+    page.wait_for_timeout(300)
+    # The whole node: title, its widgets (the `paint` path among them) and the canvas.
+    x, y, w, h = comfy_page.eval(
+        """(id) => { const n = app.graph.getNodeById(id), r = app.canvas.canvas.getBoundingClientRect();
+        const t = LiteGraph.NODE_TITLE_HEIGHT, s = app.canvas.ds.scale, o = app.canvas.ds.offset;
+        return [r.left + (n.pos[0] + o[0]) * s, r.top + (n.pos[1] - t + o[1]) * s, n.size[0] * s, (n.size[1] + t) * s]; }""",
+        node_id,
+    )
+    CANVAS_IMAGE.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(CANVAS_IMAGE), clip={"x": x - 10, "y": y - 10, "width": w + 20, "height": h + 20})
+
+    # Ctrl+Z over the canvas undoes the stroke, then the track: one history, and not ComfyUI's graph undo.
+    nodes_before = comfy_page.eval("() => app.graph._nodes.length")
+    page.keyboard.press("Control+z")
+    assert comfy_page.eval(LAYER_PIXEL, [node_id, 100, 190])[5] == 0
+    paint_value_becomes(False)
+    page.keyboard.press("Control+z")
+    assert comfy_page.eval(PAINT_STATE, node_id) == {"prompt": "", "saved": "", "tracks": 0}
+    page.keyboard.press("Control+Shift+z")
+    page.keyboard.press("Control+y")
+    paint_value_becomes(True)
+    state = comfy_page.eval(PAINT_STATE, node_id)
+    assert state == {"prompt": value, "saved": value, "tracks": 1}  # the same file name: no stray copies
+    assert comfy_page.eval("() => app.graph._nodes.length") == nodes_before
+    assert (layer_file(server, value)[190, 40:160, 3] == 255).all()
+
+    # Reloading the saved workflow brings the strokes back from the input folder.
+    workflow = comfy_page.eval("() => app.graph.serialize()")
+    comfy_page.eval("async (wf) => { app.graph.clear(); await app.loadGraphData(wf); }", workflow)
+    reloaded = comfy_page.eval("() => app.graph._nodes.find(n => n.type === 'IV_TrajectoryEditor').id")
+    page.wait_for_function(
+        "(id) => { const e = app.graph.getNodeById(id).trajectoryEditor; e.tick();"
+        " return e.paint.layer.canvas.getContext('2d').getImageData(100, 190, 1, 1).data[3] === 255; }",
+        arg=reloaded,
+        timeout=15_000,
+    )
+    assert comfy_page.eval(LAYER_PIXEL, [reloaded, 100, 190]) == [W, H, 0, 224, 64, 255]
+    assert comfy_page.eval(LAYER_PIXEL, [reloaded, 100, 60])[5] == 0
+    assert comfy_page.eval(PAINT_STATE, reloaded) == {"prompt": value, "saved": value, "tracks": 1}
     assert not comfy_page.pack_errors(), comfy_page.console_errors
