@@ -402,3 +402,18 @@ def build_motion_modules(
         module.attention, module.scale, module.effect = attention, scale, effect
         modules[placement(block)] = module.eval().requires_grad_(False)
     return modules
+
+
+def state_dict_shapes(fmt: str) -> dict[str, tuple[int, ...]]:
+    """Every tensor of a published SD1.5 motion-module file of format ``fmt`` and its shape.
+
+    fmt: "v1" (no mid block, 24-frame encoding), "v2" (mid block, 32), "v3" (no mid block, 32) or "pia"
+    (v3's layout plus the 9-channel ``conv_in``).
+    """
+    layouts = {"v1": (False, 24), "v2": (True, 32), "v3": (False, 32), "pia": (False, 32)}
+    if fmt not in layouts:
+        raise ValueError(f"unknown motion-module format {fmt!r}; known: {sorted(layouts)}")
+    shapes = _expected_shapes(*layouts[fmt])
+    if fmt == "pia":
+        shapes.update({"conv_in.weight": (320, 9, 3, 3), "conv_in.bias": (320,)})
+    return shapes

@@ -43,7 +43,7 @@ def main(names: list[str]) -> int:
     try:
         with sync_playwright() as pw:
             browser = launch(pw)
-            page = open_page(browser, server)
+            page = open_page(browser, server, viewport=(2400, 1250))
             for wf in chosen:
                 ui, api = workflow_builder.build(page, wf)
                 (out_dir / f"{wf.name}.json").write_text(json.dumps(ui, indent=1) + "\n")

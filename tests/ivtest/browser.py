@@ -28,7 +28,16 @@ def seed_user_settings(server) -> None:
     settings = server.base / "user" / "default" / "comfy.settings.json"
     settings.parent.mkdir(parents=True, exist_ok=True)
     if not settings.exists():
-        settings.write_text(json.dumps({"Comfy.TutorialCompleted": True, "Comfy.Minimap.Visible": False}))
+        settings.write_text(
+            json.dumps(
+                {
+                    "Comfy.TutorialCompleted": True,
+                    "Comfy.Minimap.Visible": False,
+                    # Full detail at any zoom: screenshots of whole workflows stay readable.
+                    "LiteGraph.Canvas.MinFontSizeForLOD": 0,
+                }
+            )
+        )
 
 
 class ComfyPage:

@@ -42,10 +42,9 @@ class Workflow:
 
 BUILD_JS = r"""
 async (spec) => {
-  const COL_W = 380, GAP = 40, TOP = 80, LEFT = 40;
+  const MIN_W = 320, GAP = 50, TOP = 80, LEFT = 40;
   app.graph.clear();
   const byKey = {};
-  const colY = {};
   for (const n of spec.nodes) {
     const node = LiteGraph.createNode(n.type);
     if (!node) throw new Error(`unknown node type ${n.type}`);
@@ -57,11 +56,23 @@ async (spec) => {
       w.value = value;
     }
     const size = node.computeSize();
-    node.size = [n.width ?? Math.max(size[0], COL_W - GAP), Math.max(size[1], n.height ?? 0)];
-    const y = colY[n.col] ?? TOP;
-    node.pos = [LEFT + n.col * COL_W, y];
-    colY[n.col] = y + node.size[1] + GAP + LiteGraph.NODE_TITLE_HEIGHT;
+    node.size = [n.width ?? Math.max(size[0], MIN_W), Math.max(size[1], n.height ?? 0)];
     byKey[n.key] = node;
+  }
+  // Columns as wide as their widest node, left to right; nodes stacked top to bottom within a column.
+  const cols = [...new Set(spec.nodes.map((n) => n.col))].sort((a, b) => a - b);
+  const colX = {};
+  let x = LEFT;
+  for (const c of cols) {
+    colX[c] = x;
+    x += Math.max(...spec.nodes.filter((n) => n.col === c).map((n) => byKey[n.key].size[0])) + GAP;
+  }
+  const colY = {};
+  for (const n of spec.nodes) {
+    const node = byKey[n.key];
+    const y = colY[n.col] ?? TOP;
+    node.pos = [colX[n.col], y];
+    colY[n.col] = y + node.size[1] + GAP + LiteGraph.NODE_TITLE_HEIGHT;
   }
   for (const [src, out, dst, inp] of spec.links) {
     const a = byKey[src], b = byKey[dst];
