@@ -114,10 +114,6 @@ def link_model(src: Path, folder: Path) -> str:
     return src.name
 
 
-def by_title(prompt: dict) -> dict[str, str]:
-    return {node["_meta"]["title"]: node_id for node_id, node in prompt.items()}
-
-
 def main(argv: list[str]) -> int:
     try:
         args = parse_args(argv)
@@ -150,7 +146,7 @@ def main(argv: list[str]) -> int:
         base, extra_args=("--output-directory", str(out / "comfyui")), log_path=out / "demo-server.log"
     )
     prompt = json.loads(WORKFLOW.read_text())
-    nodes = by_title(prompt)
+    nodes = demo_assets.by_title(prompt)
     prompt[nodes["Load SD1.5 checkpoint"]]["inputs"]["ckpt_name"] = link_model(
         checkpoint, server.base / "models" / "checkpoints"
     )

@@ -237,8 +237,10 @@ def animate_image() -> Workflow:
     ]
     links = [("photo", 0, "resize", "image"), ("ckpt", "CLIP", "pos", "clip"), ("ckpt", "CLIP", "neg", "clip")]
     e_nodes, e_links = edit_nodes(2, "resize")
-    nodes += e_nodes
-    links += e_links
+    # The guider's flow moves an image: the unpainted canvas output, encoded (its paint mask is empty).
+    nodes += e_nodes + [Node("paint", "IV_PaintEncode", "Image to edit", 3)]
+    links += e_links + [("ckpt", "VAE", "paint", "vae"), ("resize", 0, "paint", "original"),
+                        ("canvas", "painted", "paint", "painted"), ("canvas", "paint_mask", "paint", "mask")]
     a_nodes, a_links = animatediff_nodes(5, PIA)
     nodes += a_nodes + [Node("pia", "IV_PIAConditioning", "PIA conditioning", 5, {"frames": FRAMES})]
     links += a_links + [

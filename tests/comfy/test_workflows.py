@@ -2,9 +2,9 @@
 
 import json
 
-import nodes as comfy_nodes
 import pytest
 
+import nodes as comfy_nodes
 from ivtest.paths import REPO
 
 WORKFLOWS = sorted((REPO / "workflows").glob("*.json"))
@@ -24,7 +24,11 @@ def node_info(class_type: str) -> dict:
 
 def test_the_three_workflows_ship_with_api_copies():
     names = {p.stem for p in WORKFLOWS}
-    assert {"interactivevideo_full_pipeline", "interactivevideo_animate_image", "interactivevideo_paint_edit_clip"} <= names
+    assert {
+        "interactivevideo_full_pipeline",
+        "interactivevideo_animate_image",
+        "interactivevideo_paint_edit_clip",
+    } <= names
     for path in WORKFLOWS:
         assert (REPO / "workflows" / "api" / path.name).is_file(), f"no API copy of {path.name}"
 

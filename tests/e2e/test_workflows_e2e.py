@@ -1,0 +1,87 @@
+"""Each shipped workflow runs to completion on a real server with random-weight models, and every file it writes
+has the frames and size asked for.
+
+The API prompts are the shipped ones (workflows/api/), shrunk to 4 frames of 64×64 and 2 steps so that the
+full-size SD1.5 UNet runs in minutes on a CPU; the graph, the nodes and every link are exactly what users get.
+"""
+
+import io
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from ivtest import pipeline, sd15
+
+pytestmark = pytest.mark.slow
+
+FRAMES, SIZE, STEPS = 4, 64, 2
+
+
+@pytest.fixture(scope="module")
+def models(server):
+    """The model files the workflows name, as random-weight files of the real formats."""
+    links = {
+        server.base / "models" / "checkpoints" / "v1-5-pruned-emaonly.safetensors": sd15.checkpoint_file(),
+        server.base / "models" / "animatediff_models" / "pia.safetensors": pipeline.random_motion_module("pia"),
+        server.base / "models" / "animatediff_models" / "v3_sd15_mm.safetensors": pipeline.random_motion_module("v3"),
+    }
+    for link, target in links.items():
+        if not link.exists():
+            link.symlink_to(target)
+    return links
+
+
+@pytest.fixture(scope="module")
+def inputs(server):
+    """The sample image the workflows load and a paint layer as the canvas would upload it."""
+    server.upload_image(pipeline.sample_image(SIZE), "example.png", overwrite=True)
+    saved = server.upload_image(
+        pipeline.sample_paint_layer(SIZE), "iv-paint-e2e.png", overwrite=True, subfolder="interactivevideo"
+    )
+    return {"paint": f"{saved['subfolder']}/{saved['name']}"}
+
+
+def prepare(name: str, inputs: dict) -> tuple[dict, dict[str, str]]:
+    prompt = pipeline.api_prompt(name)
+    nodes = pipeline.by_title(prompt)
+    pipeline.fit(prompt, nodes, FRAMES, SIZE, STEPS)
+    for node in prompt.values():  # the files this server holds (same formats, .safetensors)
+        if node["class_type"] == "IV_LoadMotionModule":
+            node["inputs"]["motion_module"] = node["inputs"]["motion_module"].replace(".ckpt", ".safetensors")
+    if "Paint to edit" in nodes:  # the workflows that paint: strokes as the canvas would have uploaded them
+        prompt[nodes["Edit canvas"]]["inputs"]["paint"] = inputs["paint"]
+    return prompt, nodes
+
+
+def frames_of_video(data: bytes) -> tuple[int, tuple[int, int]]:
+    with av.open(io.BytesIO(data)) as container:
+        frames = [f for f in container.decode(video=0)]
+    return len(frames), (frames[0].width, frames[0].height)
+
+
+def check_outputs(server, history: dict, nodes: dict[str, str]) -> dict[str, object]:
+    found = {}
+    (video,) = server.outputs(history, nodes["Save video"])
+    assert frames_of_video(video) == (FRAMES, (SIZE, SIZE))
+    found["video"] = video
+    if "Save motion preview" in nodes:
+        (webp,) = server.outputs(history, nodes["Save motion preview"])
+        anim = Image.open(io.BytesIO(webp))
+        assert (anim.n_frames, anim.size) == (FRAMES, (SIZE, SIZE))
+        colours = server.outputs(history, nodes["Save flow colours"])
+        assert len(colours) == FRAMES
+        assert all(Image.open(io.BytesIO(c)).size == (SIZE, SIZE) for c in colours)
+        last = np.asarray(Image.open(io.BytesIO(colours[-1])).convert("RGB")).astype(int)
+        assert (255 - last).max() > 40, "the last frame's flow colours show no motion"
+    return found
+
+
+@pytest.mark.parametrize(
+    "name", ["interactivevideo_full_pipeline", "interactivevideo_animate_image", "interactivevideo_paint_edit_clip"]
+)
+def test_shipped_workflow_runs_and_writes_its_files(server, models, inputs, name):
+    prompt, nodes = prepare(name, inputs)
+    history = server.run(prompt, timeout=1800)
+    check_outputs(server, history, nodes)

@@ -1,0 +1,113 @@
+"""Running the shipped workflows headless: their API prompts found by node title, fitted to a run's size, frames
+and steps, with generated default models and sample inputs. Used by scripts/demo.py and the e2e tests."""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from . import sd15
+from .paths import REPO, cache_dir
+
+WORKFLOWS = REPO / "workflows"
+
+
+def api_prompt(name: str) -> dict:
+    import json
+
+    return json.loads((WORKFLOWS / "api" / f"{name}.json").read_text())
+
+
+def by_title(prompt: dict) -> dict[str, str]:
+    """Node ids of an API prompt by their title (the shipped workflows title every node)."""
+    return {node["_meta"]["title"]: node_id for node_id, node in prompt.items()}
+
+
+def random_motion_module(fmt: str) -> Path:
+    """A motion module in the published file's layout for ``fmt`` (every key and shape), random weights (cached)."""
+    import sys
+
+    import torch
+    from safetensors.torch import save_file
+
+    if str(REPO) not in sys.path:
+        sys.path.append(str(REPO))
+    from core.motion_module import sinusoidal_encoding, state_dict_shapes
+
+    path = cache_dir() / f"{fmt}-random-v{sd15.FORMAT_VERSION}.safetensors"
+    if path.exists():
+        return path
+    shapes = state_dict_shapes(fmt)
+    sd = sd15.fill_random_({k: torch.empty(s, device="meta") for k, s in shapes.items()}, seed=5, dtype=torch.float16)
+    for k, s in shapes.items():
+        if k.endswith("pos_encoder.pe"):
+            sd[k] = sinusoidal_encoding(s[1], s[2]).to(torch.float16)
+    tmp = path.with_suffix(".partial")
+    save_file({k: v.contiguous() for k, v in sd.items()}, str(tmp), metadata={"comment": "random weights"})
+    tmp.replace(path)
+    return path
+
+
+def sample_image(size: int) -> bytes:
+    """A PNG intermediate image with something to drag: a red ball on a meadow under a sky, a blue box."""
+    y = np.linspace(0, 1, size)[:, None, None]
+    sky = np.array([0.45, 0.65, 0.95]) * (1 - y) + np.array([0.85, 0.9, 1.0]) * y
+    ground = np.array([0.3, 0.6, 0.25]) * (1.2 - 0.4 * y)
+    rgb = np.where(y < 0.55, sky, ground) * np.ones((1, size, 1))
+    img = Image.fromarray((rgb.clip(0, 1) * 255).astype(np.uint8))
+    draw = ImageDraw.Draw(img)
+    s = size / 512
+    draw.ellipse([256 * s - 50 * s, 300 * s - 50 * s, 256 * s + 50 * s, 300 * s + 50 * s], fill=(220, 40, 40))
+    draw.rectangle([30 * s, 410 * s, 100 * s, 480 * s], fill=(40, 60, 200))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def sample_paint_layer(size: int) -> bytes:
+    """A PNG paint layer (RGBA): a yellow sun painted into the sky, as a user would on the canvas."""
+    layer = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    cx, cy, r = 0.78 * size, 0.2 * size, 0.09 * size
+    draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=(255, 210, 40, 255))
+    for k in range(8):
+        a = k * math.pi / 4
+        draw.line(
+            [
+                cx + 1.3 * r * math.cos(a),
+                cy + 1.3 * r * math.sin(a),
+                cx + 1.8 * r * math.cos(a),
+                cy + 1.8 * r * math.sin(a),
+            ],
+            fill=(255, 210, 40, 255),
+            width=max(2, size // 64),
+        )
+    buf = io.BytesIO()
+    layer.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _set_all(prompt: dict, name: str, value) -> None:
+    for node in prompt.values():
+        if name in node["inputs"] and not isinstance(node["inputs"][name], list):
+            node["inputs"][name] = value
+
+
+def fit(prompt: dict, nodes: dict[str, str], frames: int, size: int, steps: int) -> None:
+    """Set every frame count, image size and step count of a shipped prompt (in place)."""
+    for node in prompt.values():
+        for name in ("frames", "frame_count"):
+            if name in node["inputs"] and not isinstance(node["inputs"][name], list):
+                node["inputs"][name] = frames
+    for title in ("Image size", "Resize to 512", "Video size and frames"):
+        if title in nodes:
+            prompt[nodes[title]]["inputs"].update(width=size, height=size)
+    if "Video size and frames" in nodes:
+        prompt[nodes["Video size and frames"]]["inputs"]["batch_size"] = frames
+    for title in ("Intermediate image sampler", "Schedule"):
+        if title in nodes:
+            prompt[nodes[title]]["inputs"]["steps"] = steps
