@@ -150,7 +150,7 @@ class IV_TrajectoryToFlow(io.ComfyNode):
                 "specified (MASK), and a colour-wheel picture of the motion (IMAGE)."
             ),
             inputs=[
-                Tracks.Input("tracks", tooltip="Tracks from the Trajectory Editor (IV)."),
+                Tracks.Input("tracks", tooltip="Tracks from Edit Canvas: Tracks + Paint (IV)."),
                 io.Int.Input(
                     "width",
                     default=512,
