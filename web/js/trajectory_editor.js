@@ -308,7 +308,7 @@ class TrajectoryEditor {
     this.read();
     this.syncFrames();
     this.refreshImage();
-    this.sync.sync().then(() => undefined);
+    void this.sync.sync(); // picks up a `paint` path set by a workflow load, the API or typing
   }
 }
 
