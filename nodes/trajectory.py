@@ -84,7 +84,10 @@ class IV_TrajectoryEditor(io.ComfyNode):
                 ),
             ],
             outputs=[
-                Tracks.Output(display_name="tracks"),
+                Tracks.Output(
+                    display_name="tracks",
+                    tooltip="The tracks in the reference image's pixels, with the frame count, for Trajectory to Flow.",
+                ),
                 io.Image.Output(display_name="painted", tooltip="The reference image with the paint layer over it."),
                 io.Mask.Output(display_name="paint_mask", tooltip="Where paint covers the image (the layer's alpha)."),
             ],
