@@ -84,7 +84,10 @@ class IV_TrajectoryEditor(io.ComfyNode):
                 ),
             ],
             outputs=[
-                Tracks.Output(display_name="tracks"),
+                Tracks.Output(
+                    display_name="tracks",
+                    tooltip="The tracks in the reference image's pixels, with the frame count, for Trajectory to Flow.",
+                ),
                 io.Image.Output(display_name="painted", tooltip="The reference image with the paint layer over it."),
                 io.Mask.Output(display_name="paint_mask", tooltip="Where paint covers the image (the layer's alpha)."),
             ],
@@ -150,7 +153,7 @@ class IV_TrajectoryToFlow(io.ComfyNode):
                 "specified (MASK), and a colour-wheel picture of the motion (IMAGE)."
             ),
             inputs=[
-                Tracks.Input("tracks", tooltip="Tracks from the Trajectory Editor (IV)."),
+                Tracks.Input("tracks", tooltip="Tracks from Edit Canvas: Tracks + Paint (IV)."),
                 io.Int.Input(
                     "width",
                     default=512,

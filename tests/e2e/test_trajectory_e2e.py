@@ -103,3 +103,13 @@ def test_paint_layer_uploaded_like_the_canvas_changes_only_the_stroke(server):
     assert (after[~stroke] == before[~stroke]).all()
     coverage = np.asarray(Image.open(io.BytesIO(mask)).convert("L"))
     assert (coverage[stroke] == 255).all() and (coverage[~stroke] == 0).all()
+
+    # The canvas overwrites its file in place under the same name: the editor's inputs are unchanged, so only its
+    # fingerprint of the file makes it run again (without one ComfyUI would serve the cached green stroke).
+    layer[60:80, 90:150] = (240, 220, 0, 255)
+    buf = io.BytesIO()
+    Image.fromarray(layer, "RGBA").save(buf, format="PNG")
+    server.upload_image(buf.getvalue(), "iv-paint-e2e.png", overwrite=True, subfolder="interactivevideo")
+    prompt["3"]["inputs"]["filename_prefix"] = "iv_painted_again"
+    (again,) = server.outputs(server.run(prompt, timeout=120), "3")
+    assert (np.asarray(Image.open(io.BytesIO(again)).convert("RGB"))[stroke] == (240, 220, 0)).all()

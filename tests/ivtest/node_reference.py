@@ -26,6 +26,8 @@ def _default_of(spec) -> str:
     if "default" not in opts:
         return ""
     value = opts["default"]
+    if value == "":
+        return "(empty)"
     if isinstance(value, str) and len(value) > 40:
         value = value[:37] + "…"
     return f"`{value}`"

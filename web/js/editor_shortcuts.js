@@ -33,8 +33,11 @@ export function installShortcuts(editor, holder) {
   let hover = false;
   const canvas = editor.surface.canvas;
   const hold = () => sink.focus({ preventScroll: true });
-  canvas.addEventListener("pointerenter", () => ((hover = true), hold()));
-  canvas.addEventListener("pointerdown", hold); // the canvas would take the focus on a click
+  canvas.addEventListener("pointerenter", () => {
+    hover = true;
+    if (!isTextEntry(document.activeElement)) hold(); // never pull the focus out of a field being typed in
+  });
+  canvas.addEventListener("pointerdown", hold); // a click on the canvas would otherwise focus the canvas itself
   canvas.addEventListener("pointerleave", () => {
     hover = false;
     if (document.activeElement === sink) sink.blur();

@@ -126,10 +126,10 @@ class TrajectoryEditor {
       return entry;
     }
     const current = this.lastText ?? "";
-    this.lastText = null; // force read() to parse the restored text
-    if (this.tracksWidget) this.tracksWidget.value = entry.text;
-    this.read();
-    this.setTracksText(this.tracksWidget?.value ?? entry.text);
+    const { model } = parseTracks(entry.text);
+    if (model) this.surface.model = model;
+    this.surface.select(-1, -1);
+    this.setTracksText(entry.text);
     return { kind: "tracks", text: current };
   }
 
@@ -308,7 +308,7 @@ class TrajectoryEditor {
     this.read();
     this.syncFrames();
     this.refreshImage();
-    this.sync.sync().then(() => undefined);
+    void this.sync.sync(); // picks up a `paint` path set by a workflow load, the API or typing
   }
 }
 

@@ -198,8 +198,7 @@ def test_paint_strokes_with_the_mouse_upload_undo_and_reload(comfy_page, server)
     root.locator(".iv-paint-color").fill("#00e040")
     comfy_page.eval("(id) => app.graph.getNodeById(id).trajectoryEditor.setBrush({size: 18})", node_id)
     drag([(30 + 10 * k, 190) for k in range(15)])  # a green stroke along the grass, (30..170, 190)
-    paint_value_becomes(True)
-
+    # Queued at once, before the debounced upload: the prompt waits for the stroke's file.
     state = comfy_page.eval(PAINT_STATE, node_id)
     assert state["prompt"] == state["saved"] and state["tracks"] == 1
     value = state["prompt"]
@@ -252,4 +251,25 @@ def test_paint_strokes_with_the_mouse_upload_undo_and_reload(comfy_page, server)
     assert comfy_page.eval(LAYER_PIXEL, [reloaded, 100, 190]) == [W, H, 0, 224, 64, 255]
     assert comfy_page.eval(LAYER_PIXEL, [reloaded, 100, 60])[5] == 0
     assert comfy_page.eval(PAINT_STATE, reloaded) == {"prompt": value, "saved": value, "tracks": 1}
+
+    # A copy of the node shows the same strokes but paints into a file of its own.
+    copy_id = comfy_page.eval(
+        """async (id) => { const copy = app.graph.getNodeById(id).clone(); copy.pos = [420, 820];
+        app.graph.add(copy); return copy.id; }""",
+        reloaded,
+    )
+    page.wait_for_function(
+        "(id) => { const e = app.graph.getNodeById(id).trajectoryEditor; e.tick(); return e.sync.shown !== null; }",
+        arg=copy_id,
+        timeout=15_000,
+    )
+    copy_state = comfy_page.eval(
+        """async (id) => { const e = app.graph.getNodeById(id).trajectoryEditor;
+        e.paint.pointerDown([10, 10], [320, 224]); e.paint.pointerUp(); return (await app.graphToPrompt()).output[String(id)].inputs.paint; }""",
+        copy_id,
+    )
+    assert copy_state.startswith("interactivevideo/iv-paint-") and copy_state != value
+    copied = layer_file(server, copy_state)
+    assert copied[10, 10, 3] == 255 and (copied[190, 40:160, 3] == 255).all()
+    assert layer_file(server, value)[10, 10, 3] == 0  # the original's file is untouched
     assert not comfy_page.pack_errors(), comfy_page.console_errors
