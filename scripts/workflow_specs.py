@@ -239,8 +239,12 @@ def animate_image() -> Workflow:
     e_nodes, e_links = edit_nodes(2, "resize")
     # The guider's flow moves an image: the unpainted canvas output, encoded (its paint mask is empty).
     nodes += e_nodes + [Node("paint", "IV_PaintEncode", "Image to edit", 3)]
-    links += e_links + [("ckpt", "VAE", "paint", "vae"), ("resize", 0, "paint", "original"),
-                        ("canvas", "painted", "paint", "painted"), ("canvas", "paint_mask", "paint", "mask")]
+    links += e_links + [
+        ("ckpt", "VAE", "paint", "vae"),
+        ("resize", 0, "paint", "original"),
+        ("canvas", "painted", "paint", "painted"),
+        ("canvas", "paint_mask", "paint", "mask"),
+    ]
     a_nodes, a_links = animatediff_nodes(5, PIA)
     nodes += a_nodes + [Node("pia", "IV_PIAConditioning", "PIA conditioning", 5, {"frames": FRAMES})]
     links += a_links + [
@@ -255,7 +259,7 @@ def animate_image() -> Workflow:
         ("pia", "latent"),
         ("pia", "positive"),
         ("pia", "negative"),
-        edit=False,
+        edit=True,
         flow=True,
         align=False,
     )
@@ -263,7 +267,9 @@ def animate_image() -> Workflow:
     links += s_links
     groups = [
         Group("1. Your image and the models", ["photo", "resize", "ckpt", "pos", "neg", "note"], BLUE),
-        Group("2. Drag: tracks on your image", ["canvas", "flow", "preview", "save_preview", "save_flow"], GREEN),
+        Group(
+            "2. Drag: tracks on your image", ["canvas", "flow", "preview", "save_preview", "save_flow", "paint"], GREEN
+        ),
         Group("3. Video model: PIA", ["motion", "animated", "pia"], PURPLE),
         Group(
             "4. Sampling along your tracks, then the video",
