@@ -7,6 +7,14 @@ import json
 import os
 import shutil
 
+# Screen position of a point given in reference-image pixels, through the editor's own fit.
+TO_SCREEN = """([id, x, y]) => {
+    const s = app.graph.getNodeById(id).trajectoryEditor.surface;
+    const r = s.canvas.getBoundingClientRect(), f = s.fit();
+    return [r.left + (f.ox + x * f.scale) * r.width / s.canvas.width,
+            r.top + (f.oy + y * f.scale) * r.height / s.canvas.height];
+}"""
+
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 

@@ -90,14 +90,16 @@ async (spec) => {
     const y0 = Math.min(...nodes.map((n) => n.pos[1])) - head - pad - 34;
     const x1 = Math.max(...nodes.map((n) => n.pos[0] + n.size[0])) + pad;
     const y1 = Math.max(...nodes.map((n) => n.pos[1] + n.size[1])) + pad;
-    const group = new LiteGraph.LGraphGroup(g.title, g.color);
+    const group = new LiteGraph.LGraphGroup(g.title);
+    group.color = g.color;
     group.pos = [x0, y0];
     group.size = [x1 - x0, y1 - y0];
     app.graph.add(group);
   }
   app.graph.setDirtyCanvas(true, true);
   const prompt = await app.graphToPrompt();
-  return { workflow: app.graph.serialize(), api: prompt.output };
+  // Through JSON, as the page saves a workflow: properties left undefined are dropped, not sent as null.
+  return JSON.parse(JSON.stringify({ workflow: prompt.workflow, api: prompt.output }));
 }
 """
 

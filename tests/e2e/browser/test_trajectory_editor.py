@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ivtest.browser import TO_SCREEN
+
 W, H = 320, 224
 DOCS_IMAGE = Path(__file__).resolve().parents[3] / "docs" / "images" / "trajectory-editor.png"
 
@@ -38,14 +40,6 @@ BUILD = """async (name) => {
     app.canvas.ds.offset = [0, 0]; app.canvas.ds.scale = 1;
     app.graph.setDirtyCanvas(true, true);
     return editor.id;
-}"""
-
-# Screen position of a point given in reference-image pixels, through the editor's own fit.
-TO_SCREEN = """([id, x, y]) => {
-    const s = app.graph.getNodeById(id).trajectoryEditor.surface;
-    const r = s.canvas.getBoundingClientRect(), f = s.fit();
-    return [r.left + (f.ox + x * f.scale) * r.width / s.canvas.width,
-            r.top + (f.oy + y * f.scale) * r.height / s.canvas.height];
 }"""
 
 
