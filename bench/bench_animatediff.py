@@ -3,15 +3,19 @@
 (a) ComfyUI's SD1.5 UNet, (b) the same with this pack's v3 motion module (IV_ApplyAnimateDiff), (c) diffusers'
 UNet2DConditionModel, (d) diffusers' UNetMotionModel — identical random weights and inputs. A "step" here is one
 UNet evaluation of the 16-frame clip (CFG doubles it on every side alike). Targets: b/a ≤ d/c in time and in
-peak memory (growth of peak RSS during the step, measured in a fresh process); b/d reported too.
+peak memory (growth of peak RSS during the step); b/d reported too. Each case runs alone in a fresh process
+(one model in memory at a time), timed over one step.
 """
 
 from __future__ import annotations
 
 import gc
+import multiprocessing as mp
+import resource
+import time
 
 import torch
-from harness import Report, median_seconds, peak_memory_bytes
+from harness import Report
 
 FRAMES, LATENT, SEED, MM_SEED = 16, 32, 0, 7
 
@@ -21,11 +25,26 @@ def _inputs():
     return torch.randn(FRAMES, 4, LATENT, LATENT, generator=g), torch.randn(1, 77, 768, generator=g)
 
 
+def _boot():
+    """Boot ComfyUI in-process; in a spawned child, first drop the ``comfy/`` folder the parent's ``nodes``
+    import put on sys.path (it shadows ComfyUI's top-level ``utils`` package that booting imports)."""
+    import os
+    import sys
+
+    from ivtest import comfy_env
+    from ivtest.paths import comfy_root
+
+    if "nodes" not in sys.modules:
+        shadow = os.path.realpath(comfy_root() / "comfy")
+        sys.path[:] = [p for p in sys.path if os.path.realpath(p or ".") != shadow]
+    return comfy_env.boot()
+
+
 def _comfy(with_motion: bool):
     from ivtest import animatediff as ad
-    from ivtest import comfy_env, sd15
+    from ivtest import sd15
 
-    pack = comfy_env.boot()
+    pack = _boot()
     import comfy.model_management
 
     ci = pack.nodes.comfy_internals
@@ -51,6 +70,8 @@ def _comfy(with_motion: bool):
 def _diffusers(with_motion: bool):
     from ivtest import animatediff as ad
     from ivtest import sd15
+
+    _boot()  # only to generate the weights: ivtest takes the SD1.5 key names from ComfyUI's own modules
 
     x, ctx = _inputs()
     if with_motion:
@@ -94,17 +115,42 @@ def diffusers_motion():
 CASES = {"a": comfy_plain, "b": comfy_motion, "c": diffusers_plain, "d": diffusers_motion}
 
 
-def run() -> Report:
-    from ivtest import comfy_env
+def _measure_child(conn, factory):
+    fn = factory()
+    gc.collect()
+    # Building a model peaks above what running it needs (state dict + module side by side); reset the
+    # high-water mark (Linux clear_refs 5) so the figure is the step's own growth, not the build's.
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t = time.perf_counter()
+    fn()
+    seconds = time.perf_counter() - t
+    conn.send((seconds, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024))
+    conn.close()
 
-    comfy_env.boot()
+
+def measure(factory) -> tuple[float, int]:
+    """(seconds, peak-RSS growth in bytes) of one step, in a fresh process with only that model built.
+
+    One step per case: a 16-frame SD1.5 step at 256² takes about a minute on two CPU cores.
+    """
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_measure_child, args=(child, factory))
+    proc.start()
+    try:
+        if not parent.poll(3600):
+            raise TimeoutError("benchmark case did not finish within an hour")
+        return parent.recv()
+    finally:
+        proc.join()
+
+
+def run() -> Report:
     seconds, memory = {}, {}
     for key, factory in CASES.items():
-        step = factory()
-        seconds[key], _ = median_seconds(step, repeats=2, warmup=1)
-        del step
-        gc.collect()
-        memory[key] = peak_memory_bytes(factory)
+        seconds[key], memory[key] = measure(factory)
         print(f"  ({key}: {seconds[key]:.2f} s/step, +{memory[key] / 2**20:.0f} MiB peak)", flush=True)
     report = Report(f"AnimateDiff v3 motion module: {FRAMES} frames, 256x256, fp32, CPU (one 16-frame UNet step)")
     ad_time, ref_time = seconds["b"] / seconds["a"], seconds["d"] / seconds["c"]

@@ -135,7 +135,9 @@ def apply_motion_module(model, weights, scale: float, effect: float, beta_schedu
     )
     modules = build_motion_modules(
         weights,
-        attention=comfy.ldm.modules.attention.optimized_attention,
+        # Temporal attention is many short sequences (frames): ComfyUI's choice for small inputs (PyTorch SDPA
+        # where enabled), not the sub-quadratic chunking it uses for long spatial sequences on CPU.
+        attention=comfy.ldm.modules.attention.optimized_attention_for_device(m.load_device, small_input=True),
         operations=ops,
         dtype=m.model_dtype(),
         scale=scale,
