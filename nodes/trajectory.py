@@ -58,7 +58,7 @@ class IV_TrajectoryEditor(io.ComfyNode):
                     ),
                 ),
                 io.Int.Input(
-                    "frame_count",
+                    "frames",
                     default=16,
                     min=1,
                     max=4096,
@@ -107,14 +107,14 @@ class IV_TrajectoryEditor(io.ComfyNode):
 
     @classmethod
     def execute(
-        cls, tracks: str, frame_count: int, reference: torch.Tensor | None = None, paint: str = ""
+        cls, tracks: str, frames: int, reference: torch.Tensor | None = None, paint: str = ""
     ) -> io.NodeOutput:
         parsed = parse_tracks(tracks)
         if reference is not None:
             parsed = parsed.with_size(int(reference.shape[2]), int(reference.shape[1]))
         for message in parsed.warnings:
             log.warning("IV_TrajectoryEditor: %s", message)
-        parsed = replace(parsed, frame_count=int(frame_count))
+        parsed = replace(parsed, frame_count=int(frames))
         if reference is None:
             if (paint or "").strip():
                 raise ValueError(

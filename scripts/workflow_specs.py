@@ -64,7 +64,7 @@ def edit_nodes(col: int, ref: str) -> tuple[list[Node], list[tuple]]:
             "IV_TrajectoryEditor",
             "Edit canvas",
             col,
-            {"tracks": DEFAULT_TRACKS, "frame_count": FRAMES},
+            {"tracks": DEFAULT_TRACKS, "frames": FRAMES},
             width=420,
             height=560,
         ),
@@ -286,7 +286,7 @@ def paint_edit_clip() -> Workflow:
         checkpoint_node(1),
         *prompt_nodes(1, "a calm scene, gentle motion, photo"),
         Node("note", "Note", "Read me", 1, {"text": MODELS_NOTE}, height=260),
-        Node("canvas", "IV_TrajectoryEditor", "Edit canvas", 2, {"frame_count": FRAMES}, width=420, height=560),
+        Node("canvas", "IV_TrajectoryEditor", "Edit canvas", 2, {"frames": FRAMES}, width=420, height=560),
         Node("paint", "IV_PaintEncode", "Paint to edit", 3),
         Node("align", "IV_ImageAlign", "Image alignment", 3, {"frames": FRAMES}),
         Node(

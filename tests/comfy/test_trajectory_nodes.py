@@ -29,7 +29,7 @@ def red_centroid(frame: torch.Tensor) -> torch.Tensor:
 
 def test_editor_reads_hand_typed_json_and_takes_the_reference_size(run_node):
     text = json.dumps({"version": 1, "tracks": [{"points": [[30, 48], [100, 48]], "radius": 10}]})
-    out = run_node("IV_TrajectoryEditor", tracks=text, frame_count=6, reference=picture())
+    out = run_node("IV_TrajectoryEditor", tracks=text, frames=6, reference=picture())
     tracks, painted, paint_mask = out.result
     assert isinstance(tracks, Tracks)
     assert torch.equal(painted, picture()) and paint_mask.shape == (1, H, W) and not paint_mask.any()
@@ -39,22 +39,22 @@ def test_editor_reads_hand_typed_json_and_takes_the_reference_size(run_node):
 
 
 def test_editor_accepts_the_other_dialects_and_names_bad_tracks(run_node):
-    tracks, *_ = run_node("IV_TrajectoryEditor", tracks='[[{"x": 1, "y": 2}, {"x": 5, "y": 2}]]', frame_count=2).result
+    tracks, *_ = run_node("IV_TrajectoryEditor", tracks='[[{"x": 1, "y": 2}, {"x": 5, "y": 2}]]', frames=2).result
     assert len(tracks) == 1 and tracks.width is None
     with pytest.raises(TrackError, match="track 1: has no points"):
-        run_node("IV_TrajectoryEditor", tracks="[[[1, 2]], []]", frame_count=2)
+        run_node("IV_TrajectoryEditor", tracks="[[[1, 2]], []]", frames=2)
 
 
 def test_editor_warns_about_points_outside_the_picture(run_node, caplog):
     text = json.dumps({"version": 1, "tracks": [{"points": [[30, 48], [400, 48]]}]})
     with caplog.at_level(logging.WARNING):
-        run_node("IV_TrajectoryEditor", tracks=text, frame_count=4, reference=picture())
+        run_node("IV_TrajectoryEditor", tracks=text, frames=4, reference=picture())
     assert any("track 0" in r.getMessage() and "outside" in r.getMessage() for r in caplog.records)
 
 
 def test_flow_then_preview_moves_the_disk_along_the_track(run_node):
     text = json.dumps({"version": 1, "tracks": [{"points": [[30, 48], [100, 48]], "radius": 10}]})
-    tracks, *_ = run_node("IV_TrajectoryEditor", tracks=text, frame_count=8, reference=picture()).result
+    tracks, *_ = run_node("IV_TrajectoryEditor", tracks=text, frames=8, reference=picture()).result
     flow, weight, colours = run_node(
         "IV_TrajectoryToFlow",
         tracks=tracks,
@@ -77,7 +77,7 @@ def test_flow_then_preview_moves_the_disk_along_the_track(run_node):
 
 def test_flow_size_comes_from_a_latent_and_tracks_are_rescaled(run_node):
     text = json.dumps({"version": 1, "width": 256, "height": 192, "tracks": [{"points": [[60, 96], [200, 96]]}]})
-    tracks, *_ = run_node("IV_TrajectoryEditor", tracks=text, frame_count=3).result
+    tracks, *_ = run_node("IV_TrajectoryEditor", tracks=text, frames=3).result
     latent = {"samples": torch.zeros(3, 4, H // 8, W // 8)}
     flow, _, _ = run_node(
         "IV_TrajectoryToFlow",
@@ -96,7 +96,7 @@ def test_flow_size_comes_from_a_latent_and_tracks_are_rescaled(run_node):
 
 def test_a_mask_track_needs_its_mask(run_node):
     text = json.dumps({"version": 1, "tracks": [{"points": [[10, 10], [40, 10]], "mask": 1}]})
-    tracks, *_ = run_node("IV_TrajectoryEditor", tracks=text, frame_count=2).result
+    tracks, *_ = run_node("IV_TrajectoryEditor", tracks=text, frames=2).result
     args = dict(tracks=tracks, width=64, height=64, interpolation="linear", falloff=1.0, radius=0.0)
     with pytest.raises(TrackError, match="track 0: mask index 1 is out of range for a MASK batch of 1"):
         run_node("IV_TrajectoryToFlow", masks=torch.ones(1, 64, 64), **args)
@@ -144,7 +144,7 @@ def test_paint_layer_is_composited_and_its_alpha_is_the_mask(run_node):
     rgba[40:44, 5:9] = (0, 0, 255, 128)  # half-opacity dab
     paint = write_layer("node-test-composite.png", rgba)
     _, painted, mask = run_node(
-        "IV_TrajectoryEditor", tracks="", frame_count=4, reference=picture(), paint=paint
+        "IV_TrajectoryEditor", tracks="", frames=4, reference=picture(), paint=paint
     ).result
     inside = torch.zeros(H, W, dtype=torch.bool)
     inside[10:20, 30:60] = True
@@ -165,19 +165,19 @@ def test_paint_layer_is_composited_and_its_alpha_is_the_mask(run_node):
 def test_paint_problems_are_named(run_node):
     with pytest.raises(FileNotFoundError, match=r"paint layer 'interactivevideo/gone\.png' not found .*Paint on the"):
         run_node(
-            "IV_TrajectoryEditor", tracks="", frame_count=2, reference=picture(), paint="interactivevideo/gone.png"
+            "IV_TrajectoryEditor", tracks="", frames=2, reference=picture(), paint="interactivevideo/gone.png"
         )
     with pytest.raises(ValueError, match="outside"):
-        run_node("IV_TrajectoryEditor", tracks="", frame_count=2, reference=picture(), paint="../../etc/passwd")
+        run_node("IV_TrajectoryEditor", tracks="", frames=2, reference=picture(), paint="../../etc/passwd")
     paint = write_layer("node-test-noref.png", stroke_layer())
     with pytest.raises(ValueError, match="no reference image is connected"):
-        run_node("IV_TrajectoryEditor", tracks="", frame_count=2, paint=paint)
+        run_node("IV_TrajectoryEditor", tracks="", frames=2, paint=paint)
 
 
 def test_without_reference_tracks_still_flow_and_paint_outputs_block_their_users(run_node):
     from comfy_execution.graph_utils import ExecutionBlocker
 
-    tracks, painted, mask = run_node("IV_TrajectoryEditor", tracks="", frame_count=2).result
+    tracks, painted, mask = run_node("IV_TrajectoryEditor", tracks="", frames=2).result
     assert isinstance(tracks, Tracks)
     assert isinstance(painted, ExecutionBlocker) and "connect one to `reference`" in painted.message
     assert isinstance(mask, ExecutionBlocker)
@@ -186,9 +186,9 @@ def test_without_reference_tracks_still_flow_and_paint_outputs_block_their_users
 def test_fingerprint_follows_the_layer_file_overwritten_in_place(pack):
     editor = comfy_nodes.NODE_CLASS_MAPPINGS["IV_TrajectoryEditor"]
     paint = write_layer("node-test-fingerprint.png", stroke_layer())
-    first = editor.fingerprint_inputs(tracks="", frame_count=2, paint=paint)
-    assert editor.fingerprint_inputs(tracks="", frame_count=2, paint=paint) == first
+    first = editor.fingerprint_inputs(tracks="", frames=2, paint=paint)
+    assert editor.fingerprint_inputs(tracks="", frames=2, paint=paint) == first
     write_layer("node-test-fingerprint.png", stroke_layer(colour=(255, 0, 0)))
-    second = editor.fingerprint_inputs(tracks="", frame_count=2, paint=paint)
+    second = editor.fingerprint_inputs(tracks="", frames=2, paint=paint)
     assert second != first
-    assert editor.fingerprint_inputs(tracks="", frame_count=2, paint="") != second
+    assert editor.fingerprint_inputs(tracks="", frames=2, paint="") != second

@@ -28,7 +28,7 @@ def test_prompt_with_a_pack_node_round_trips(server):
         "1": {"class_type": "LoadImage", "inputs": {"image": uploaded["name"]}},
         "2": {
             "class_type": "IV_TrajectoryEditor",
-            "inputs": {"tracks": tracks, "frame_count": 3, "reference": ["1", 0]},
+            "inputs": {"tracks": tracks, "frames": 3, "reference": ["1", 0]},
         },
         "3": {
             "class_type": "IV_TrajectoryToFlow",

@@ -32,7 +32,7 @@ def test_drag_preview_is_saved_as_an_animated_webp(server):
         "1": {"class_type": "LoadImage", "inputs": {"image": uploaded["name"]}},
         "2": {
             "class_type": "IV_TrajectoryEditor",
-            "inputs": {"tracks": json.dumps(tracks), "frame_count": FRAMES, "reference": ["1", 0]},
+            "inputs": {"tracks": json.dumps(tracks), "frames": FRAMES, "reference": ["1", 0]},
         },
         "3": {
             "class_type": "IV_TrajectoryToFlow",
@@ -82,7 +82,7 @@ def test_paint_layer_uploaded_like_the_canvas_changes_only_the_stroke(server):
             "class_type": "IV_TrajectoryEditor",
             "inputs": {
                 "tracks": '{"version": 1, "tracks": []}',
-                "frame_count": 4,
+                "frames": 4,
                 "reference": ["1", 0],
                 "paint": f"interactivevideo/{saved['name']}",
             },

@@ -100,9 +100,8 @@ def _set_all(prompt: dict, name: str, value) -> None:
 def fit(prompt: dict, nodes: dict[str, str], frames: int, size: int, steps: int) -> None:
     """Set every frame count, image size and step count of a shipped prompt (in place)."""
     for node in prompt.values():
-        for name in ("frames", "frame_count"):
-            if name in node["inputs"] and not isinstance(node["inputs"][name], list):
-                node["inputs"][name] = frames
+        if "frames" in node["inputs"] and not isinstance(node["inputs"]["frames"], list):
+            node["inputs"]["frames"] = frames
     for title in ("Image size", "Resize to 512", "Video size and frames"):
         if title in nodes:
             prompt[nodes[title]]["inputs"].update(width=size, height=size)

@@ -42,7 +42,7 @@ class TrajectoryEditor {
   constructor(node) {
     this.node = node;
     this.tracksWidget = widget(node, "tracks");
-    this.frameWidget = widget(node, "frame_count");
+    this.frameWidget = widget(node, "frames");
     this.lastText = null;
     this.imageUrl = null;
     this.executedUrl = null;

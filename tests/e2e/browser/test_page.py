@@ -25,7 +25,7 @@ def test_page_lists_the_pack_nodes_and_builds_a_prompt(comfy_page, artifacts):
     flow_id, flow = by_type["IV_TrajectoryToFlow"]
     preview = by_type["IV_MotionPreview"][1]
     assert editor["inputs"]["reference"] == [load_id, 0]
-    assert editor["inputs"]["tracks"] == '{"version": 1, "tracks": []}' and editor["inputs"]["frame_count"] == 16
+    assert editor["inputs"]["tracks"] == '{"version": 1, "tracks": []}' and editor["inputs"]["frames"] == 16
     assert flow["inputs"]["tracks"] == [editor_id, 0]
     assert preview["inputs"] == {"image": [load_id, 0], "flow": [flow_id, 0]}
     comfy_page.page.screenshot(path=str(artifacts / "foundation-page.png"))

@@ -33,7 +33,7 @@ BUILD = """async (name) => {
     image.value = name; image.callback?.(name);
     const editor = LiteGraph.createNode('IV_TrajectoryEditor'); editor.pos = [420, 130]; app.graph.add(editor);
     editor.setSize([520, 660]);
-    editor.widgets.find(w => w.name === 'frame_count').value = 12;
+    editor.widgets.find(w => w.name === 'frames').value = 12;
     load.connect(0, editor, editor.inputs.findIndex(i => i.name === 'reference'));
     const flow = LiteGraph.createNode('IV_TrajectoryToFlow'); flow.pos = [980, 150]; app.graph.add(flow);
     editor.connect(0, flow, 0);

@@ -26,7 +26,7 @@ LOAD = """async (wf) => { app.graph.clear(); await app.loadGraphData(wf);
 FIT = """([frames, size, steps]) => {
     const byTitle = (t) => app.graph._nodes.find(n => n.title === t);
     const set = (node, name, value) => { const w = node?.widgets?.find(w => w.name === name); if (w) w.value = value; };
-    for (const n of app.graph._nodes) { set(n, 'frames', frames); set(n, 'frame_count', frames); }
+    for (const n of app.graph._nodes) { set(n, 'frames', frames); }
     set(byTitle('Image size'), 'width', size); set(byTitle('Image size'), 'height', size);
     set(byTitle('Intermediate image sampler'), 'steps', steps); set(byTitle('Schedule'), 'steps', steps);
     set(byTitle('Load motion module'), 'motion_module', 'pia.safetensors');
