@@ -106,9 +106,7 @@ class IV_TrajectoryEditor(io.ComfyNode):
             return hashlib.sha256(f.read()).hexdigest()
 
     @classmethod
-    def execute(
-        cls, tracks: str, frames: int, reference: torch.Tensor | None = None, paint: str = ""
-    ) -> io.NodeOutput:
+    def execute(cls, tracks: str, frames: int, reference: torch.Tensor | None = None, paint: str = "") -> io.NodeOutput:
         parsed = parse_tracks(tracks)
         if reference is not None:
             parsed = parsed.with_size(int(reference.shape[2]), int(reference.shape[1]))

@@ -143,9 +143,7 @@ def test_paint_layer_is_composited_and_its_alpha_is_the_mask(run_node):
     rgba = stroke_layer()
     rgba[40:44, 5:9] = (0, 0, 255, 128)  # half-opacity dab
     paint = write_layer("node-test-composite.png", rgba)
-    _, painted, mask = run_node(
-        "IV_TrajectoryEditor", tracks="", frames=4, reference=picture(), paint=paint
-    ).result
+    _, painted, mask = run_node("IV_TrajectoryEditor", tracks="", frames=4, reference=picture(), paint=paint).result
     inside = torch.zeros(H, W, dtype=torch.bool)
     inside[10:20, 30:60] = True
     dab = torch.zeros(H, W, dtype=torch.bool)
@@ -164,9 +162,7 @@ def test_paint_layer_is_composited_and_its_alpha_is_the_mask(run_node):
 
 def test_paint_problems_are_named(run_node):
     with pytest.raises(FileNotFoundError, match=r"paint layer 'interactivevideo/gone\.png' not found .*Paint on the"):
-        run_node(
-            "IV_TrajectoryEditor", tracks="", frames=2, reference=picture(), paint="interactivevideo/gone.png"
-        )
+        run_node("IV_TrajectoryEditor", tracks="", frames=2, reference=picture(), paint="interactivevideo/gone.png")
     with pytest.raises(ValueError, match="outside"):
         run_node("IV_TrajectoryEditor", tracks="", frames=2, reference=picture(), paint="../../etc/passwd")
     paint = write_layer("node-test-noref.png", stroke_layer())

@@ -15,6 +15,17 @@ TO_SCREEN = """([id, x, y]) => {
             r.top + (f.oy + y * f.scale) * r.height / s.canvas.height];
 }"""
 
+
+def drag_on_canvas(comfy_page, node_id: int, points: list[tuple[float, float]]) -> None:
+    """Press, move through ``points`` (reference-image pixels of the node's edit canvas) and release the mouse."""
+    page = comfy_page.page
+    page.mouse.move(*comfy_page.eval(TO_SCREEN, [node_id, *points[0]]))
+    page.mouse.down()
+    for p in points[1:]:
+        page.mouse.move(*comfy_page.eval(TO_SCREEN, [node_id, *p]))
+    page.mouse.up()
+
+
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ivtest.browser import TO_SCREEN
+from ivtest.browser import TO_SCREEN, drag_on_canvas
 
 W, H = 320, 224
 DOCS_IMAGE = Path(__file__).resolve().parents[3] / "docs" / "images" / "trajectory-editor.png"
@@ -173,11 +173,7 @@ def test_paint_strokes_with_the_mouse_upload_undo_and_reload(comfy_page, server)
         return comfy_page.eval(TO_SCREEN, [node_id, x, y])
 
     def drag(points):
-        page.mouse.move(*at(*points[0]))
-        page.mouse.down()
-        for p in points[1:]:
-            page.mouse.move(*at(*p))
-        page.mouse.up()
+        drag_on_canvas(comfy_page, node_id, points)
 
     def paint_value_becomes(expected_nonempty: bool):
         page.wait_for_function(

@@ -10,7 +10,7 @@ import av
 import pytest
 
 from ivtest import pipeline, sd15
-from ivtest.browser import TO_SCREEN
+from ivtest.browser import drag_on_canvas
 from ivtest.paths import REPO
 
 pytestmark = pytest.mark.slow
@@ -111,22 +111,14 @@ def test_full_pipeline_from_the_page_with_paint_and_a_track(comfy_page, server, 
         timeout=60_000,
     )
 
-    def at(x, y):
-        return comfy_page.eval(TO_SCREEN, [canvas_id, x, y])
-
-    def drag(points):
-        page.mouse.move(*at(*points[0]))
-        page.mouse.down()
-        for p in points[1:]:
-            page.mouse.move(*at(*p))
-        page.mouse.up()
-
     root = page.locator(".iv-trajectory-editor")
     root.locator(".iv-mode-track").click()
-    drag([(20 + 2 * k, 40 - k) for k in range(12)])  # a track on the 64 px intermediate image
+    drag_on_canvas(
+        comfy_page, canvas_id, [(20 + 2 * k, 40 - k) for k in range(12)]
+    )  # a track on the 64 px intermediate image
     root.locator(".iv-mode-paint").click()
     root.locator(".iv-paint-color").fill("#ffd000")
-    drag([(8 + 3 * k, 12) for k in range(12)])  # a stroke across the sky
+    drag_on_canvas(comfy_page, canvas_id, [(8 + 3 * k, 12) for k in range(12)])  # a stroke across the sky
     page.wait_for_function(
         "(id) => app.graph.getNodeById(id).widgets.find(w => w.name === 'paint').value.startsWith('interactivevideo/')",
         arg=canvas_id,
