@@ -3,21 +3,19 @@
 (a) ComfyUI's SD1.5 UNet, (b) the same with this pack's v3 motion module (IV_ApplyAnimateDiff), (c) diffusers'
 UNet2DConditionModel, (d) diffusers' UNetMotionModel — identical random weights and inputs. A "step" here is one
 UNet evaluation of the 16-frame clip (CFG doubles it on every side alike). Targets: b/a ≤ d/c in time and in
-peak memory (growth of peak RSS during the step); b/d reported too. Each case runs alone in a fresh process
-(one model in memory at a time), timed over one step.
+peak memory; b/d reported too. Two fresh processes, one per library, each holding one copy of the weights
+that both of its cases use; the four cases take turns step by step (``harness.measure_interleaved``): one
+untimed warm-up round, the median of REPEATS timed steps, then one step for memory: the peak of bytes held by
+the tensors the step allocates (``harness.peak_allocated_bytes``), i.e. the activations at their widest.
 """
 
 from __future__ import annotations
 
-import gc
-import multiprocessing as mp
-import resource
-import time
-
 import torch
-from harness import Report
+from harness import Case, Report, measure_interleaved
 
 FRAMES, LATENT, SEED, MM_SEED = 16, 32, 0, 7
+REPEATS = 3  # timed steps per case, after one untimed warm-up step
 
 
 def _inputs():
@@ -40,118 +38,82 @@ def _boot():
     return comfy_env.boot()
 
 
-def _comfy(with_motion: bool):
+def comfy_cases() -> dict[str, Case]:
+    """(a) and (b) on one ComfyUI UNet: (b) is IV_ApplyAnimateDiff's clone, whose patches ComfyUI puts on and
+    takes off when either model is loaded, as it does for two branches of one workflow."""
     from ivtest import animatediff as ad
     from ivtest import sd15
 
     pack = _boot()
     import comfy.model_management
 
-    ci = pack.nodes.comfy_internals
-    mm = pack.core.motion_module
-    model = sd15.build_model(seed=SEED)
-    if with_motion:
-        weights = mm.motion_module_from_state_dict(ad.state_dict("v3_sd15_mm", seed=MM_SEED), "v3")
-        model = ci.apply_motion_module(model, weights, 1.0, 1.0, "keep model's")
-    comfy.model_management.load_models_gpu([model])
+    plain = sd15.build_model(seed=SEED)
+    weights = pack.core.motion_module_from_state_dict(ad.state_dict("v3_sd15_mm", seed=MM_SEED), "v3")
+    motion = pack.nodes.comfy_internals.apply_motion_module(plain, weights, 1.0, 1.0, "keep model's")
     x, ctx = _inputs()
     t = torch.full((FRAMES,), 500.0)
-    options = {**model.model_options["transformer_options"], "cond_or_uncond": [0]}
+    outputs: dict[str, torch.Tensor] = {}
 
-    @torch.no_grad()
-    def step():
-        return model.model.diffusion_model(
-            x, timesteps=t, context=ctx.expand(FRAMES, -1, -1), transformer_options=options
-        )
+    def case(key, model):
+        options = {**model.model_options["transformer_options"], "cond_or_uncond": [0]}
 
-    return step
+        @torch.no_grad()
+        def step():
+            out = model.model.diffusion_model(
+                x, timesteps=t, context=ctx.expand(FRAMES, -1, -1), transformer_options=options
+            )
+            # (a) runs again after (b): the same result proves (b)'s patches came off, and a different (b)
+            # that they were on, so neither figure timed the other model.
+            if key in outputs and not torch.equal(out, outputs[key]):
+                raise RuntimeError(f"case {key}: the UNet's result changed between steps: patches leaked")
+            outputs[key] = out
+            if len(outputs) == 2 and torch.equal(outputs["a"], outputs["b"]):
+                raise RuntimeError("case b gave case a's result: the motion module was not applied")
+
+        return Case(step, prepare=lambda: comfy.model_management.load_models_gpu([model]))
+
+    return {"a": case("a", plain), "b": case("b", motion)}
 
 
-def _diffusers(with_motion: bool):
+def diffusers_cases() -> dict[str, Case]:
+    """(c) and (d): diffusers' UNet2DConditionModel and UNetMotionModel holding the same weight tensors."""
+    from diffusers import UNet2DConditionModel
+
     from ivtest import animatediff as ad
     from ivtest import sd15
 
     _boot()  # only to generate the weights: ivtest takes the SD1.5 key names from ComfyUI's own modules
 
+    motion = ad.diffusers_unet_motion(sd15.unet_state_dict(SEED), ad.state_dict("v3_sd15_mm", seed=MM_SEED))
+    with torch.device("meta"):
+        plain = UNet2DConditionModel(sample_size=64, cross_attention_dim=768)
+    # Outside the motion modules UNetMotionModel keeps UNet2DConditionModel's names: share its tensors.
+    shared = {k: v for k, v in motion.state_dict().items() if "motion_modules" not in k}
+    plain.load_state_dict(shared, strict=True, assign=True)
+    plain.eval()
     x, ctx = _inputs()
-    if with_motion:
-        unet = ad.diffusers_unet_motion(sd15.unet_state_dict(SEED), ad.state_dict("v3_sd15_mm", seed=MM_SEED))
-        sample, context = x.permute(1, 0, 2, 3)[None], ctx.expand(FRAMES, -1, -1)
-    else:
-        from diffusers import UNet2DConditionModel
-        from diffusers.loaders.single_file_utils import convert_ldm_unet_checkpoint
-
-        with torch.device("meta"):
-            unet = UNet2DConditionModel(sample_size=64, cross_attention_dim=768)
-        sd = {f"model.diffusion_model.{k}": v for k, v in sd15.unet_state_dict(SEED).items()}
-        unet.load_state_dict(convert_ldm_unet_checkpoint(sd, unet.config), strict=True, assign=True)
-        unet.eval()
-        sample, context = x, ctx.expand(FRAMES, -1, -1)
-    t = torch.tensor(500.0)
+    context, t = ctx.expand(FRAMES, -1, -1), torch.tensor(500.0)
 
     @torch.no_grad()
-    def step():
-        return unet(sample, t, encoder_hidden_states=context).sample
+    def step_plain():
+        return plain(x, t, encoder_hidden_states=context).sample
 
-    return step
+    @torch.no_grad()
+    def step_motion():  # diffusers takes the clip as [B, C, F, H, W] and the context repeated per frame
+        return motion(x.permute(1, 0, 2, 3)[None], t, encoder_hidden_states=context).sample
 
-
-def comfy_plain():
-    return _comfy(False)
-
-
-def comfy_motion():
-    return _comfy(True)
-
-
-def diffusers_plain():
-    return _diffusers(False)
-
-
-def diffusers_motion():
-    return _diffusers(True)
-
-
-CASES = {"a": comfy_plain, "b": comfy_motion, "c": diffusers_plain, "d": diffusers_motion}
-
-
-def _measure_child(conn, factory):
-    fn = factory()
-    gc.collect()
-    # Building a model peaks above what running it needs (state dict + module side by side); reset the
-    # high-water mark (Linux clear_refs 5) so the figure is the step's own growth, not the build's.
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    t = time.perf_counter()
-    fn()
-    seconds = time.perf_counter() - t
-    conn.send((seconds, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024))
-    conn.close()
-
-
-def measure(factory) -> tuple[float, int]:
-    """(seconds, peak-RSS growth in bytes) of one step, in a fresh process with only that model built.
-
-    One step per case: a 16-frame SD1.5 step at 256² takes about a minute on two CPU cores.
-    """
-    ctx = mp.get_context("spawn")
-    parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_measure_child, args=(child, factory))
-    proc.start()
-    try:
-        if not parent.poll(3600):
-            raise TimeoutError("benchmark case did not finish within an hour")
-        return parent.recv()
-    finally:
-        proc.join()
+    return {"c": Case(step_plain), "d": Case(step_motion)}
 
 
 def run() -> Report:
-    seconds, memory = {}, {}
-    for key, factory in CASES.items():
-        seconds[key], memory[key] = measure(factory)
-        print(f"  ({key}: {seconds[key]:.2f} s/step, +{memory[key] / 2**20:.0f} MiB peak)", flush=True)
+    m = measure_interleaved(
+        {"comfy": comfy_cases, "diffusers": diffusers_cases}, ["a", "b", "c", "d"], repeats=REPEATS, warmup=1
+    )
+    for key, r in m.items():
+        steps = ", ".join(f"{t:.2f}" for t in r.times)
+        print(f"  ({key}: median {r.seconds:.2f} s/step of [{steps}], peak +{r.peak_bytes / 2**20:.0f} MiB)")
+    seconds = {k: r.seconds for k, r in m.items()}
+    memory = {k: r.peak_bytes for k, r in m.items()}
     report = Report(f"AnimateDiff v3 motion module: {FRAMES} frames, 256x256, fp32, CPU (one 16-frame UNet step)")
     ad_time, ref_time = seconds["b"] / seconds["a"], seconds["d"] / seconds["c"]
     ad_mem, ref_mem = memory["b"] / memory["a"], memory["d"] / memory["c"]

@@ -10,7 +10,6 @@ import gc
 import multiprocessing as mp
 import os
 import platform
-import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -46,29 +45,131 @@ def median_seconds(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) 
     return statistics.median(times), times
 
 
-def _peak_child(conn, factory: Callable[[], Callable[[], object]]):
-    fn = factory()  # set-up (model build) is not part of the figure: measure from here
+def peak_allocated_bytes(fn: Callable[[], object]) -> int:
+    """Peak bytes held at once by the tensors ``fn()`` allocates: the host-memory analogue of
+    ``torch.cuda.max_memory_allocated`` (what exists before the call, the model, is not counted).
+
+    Read from the profiler's memory events ("Total Allocated" of PyTorch's CPU allocator while profiling).
+    Peak RSS is no use here: glibc's reuse of freed blocks and per-thread arenas made it vary by ±10 % between
+    identical runs of one UNet step (718 vs 862 MiB). Allocations made inside worker threads (kernel scratch)
+    are not reported by the profiler; they are small and alike on both sides of a comparison.
+    """
+    import json
+    import tempfile
+
+    from torch.profiler import ProfilerActivity, profile
+
     gc.collect()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    fn()
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    conn.send((after - before) * 1024)
-    conn.close()
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "trace.json")
+        prof.export_chrome_trace(path)
+        with open(path) as f:
+            events = json.load(f)["traceEvents"]
+    totals = [e["args"]["Total Allocated"] for e in events if e.get("name") == "[memory]"]
+    if not totals:
+        raise RuntimeError("the profiler reported no memory events: cannot measure peak memory")
+    return max(totals)
 
 
-def peak_memory_bytes(factory: Callable[[], Callable[[], object]]) -> int:
-    """Growth of peak resident memory while running ``factory()()`` in a fresh process (CPU).
+@dataclass
+class Case:
+    """One workload of a side-by-side measurement: ``step`` is timed; ``prepare`` runs untimed before each
+    step (switching which model patches are on, say, when two cases share one model's weights)."""
 
-    ``factory`` must be picklable (a module-level function); it builds the workload and returns the call to
-    measure, so the measurement excludes building the model.
+    step: Callable[[], object]
+    prepare: Callable[[], object] = lambda: None
+
+
+@dataclass
+class Measured:
+    seconds: float  # median of the timed steps
+    times: list[float]
+    peak_bytes: int  # peak_allocated_bytes of one more step
+
+
+def _worker(conn, factory: Callable[[], dict[str, Case]]):
+    try:
+        cases = factory()
+        conn.send(sorted(cases))
+        while True:
+            command, key = conn.recv()
+            if command == "stop":
+                return
+            case = cases[key]
+            case.prepare()
+            gc.collect()
+            if command == "step":
+                t = time.perf_counter()
+                case.step()
+                conn.send(time.perf_counter() - t)
+            else:
+                conn.send(peak_allocated_bytes(case.step))
+    except BaseException as e:
+        conn.send(e)
+        raise
+    finally:
+        conn.close()
+
+
+def measure_interleaved(
+    workers: dict[str, Callable[[], dict[str, Case]]],
+    order: list[str],
+    repeats: int = 3,
+    warmup: int = 1,
+    timeout: float = 3600,
+    log: Callable[[str], object] = print,
+) -> dict[str, Measured]:
+    """Time cases side by side: each worker is a fresh process that builds its cases (models) once; then the
+    cases take turns, one step each in ``order``, ``warmup`` untimed rounds and ``repeats`` timed ones, so a
+    drift of the machine's speed (we saw ±10 % between runs minutes apart) falls on every case alike. Only
+    one process computes at a time. Last, one more step per case measures its peak memory.
+
+    workers: name -> a picklable module-level function returning ``{case key: Case}``.
     """
     ctx = mp.get_context("spawn")
-    parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_peak_child, args=(child, factory))
-    proc.start()
-    value = parent.recv()
-    proc.join()
-    return value
+    procs, pipes, owner = [], {}, {}
+
+    def reply(name):
+        if not pipes[name].poll(timeout):
+            raise TimeoutError(f"benchmark worker {name!r} did not answer within {timeout:.0f} s")
+        value = pipes[name].recv()
+        if isinstance(value, BaseException):
+            raise RuntimeError(f"benchmark worker {name!r} failed (its traceback is above)") from value
+        return value
+
+    try:
+        for name, factory in workers.items():  # built one at a time: building peaks above running
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=_worker, args=(child, factory))
+            proc.start()
+            procs.append(proc)
+            pipes[name] = parent
+            owner.update({key: name for key in reply(name)})
+        missing = [key for key in order if key not in owner]
+        if missing:
+            raise ValueError(f"no worker builds case(s) {missing}")
+        times: dict[str, list[float]] = {key: [] for key in order}
+        for round_ in range(warmup + repeats):
+            for key in order:
+                pipes[owner[key]].send(("step", key))
+                seconds = reply(owner[key])
+                if round_ >= warmup:
+                    times[key].append(seconds)
+                log(f"  ({key}: {'warm-up ' if round_ < warmup else ''}step {seconds:.2f} s)")
+        result = {}
+        for key in order:
+            pipes[owner[key]].send(("memory", key))
+            result[key] = Measured(statistics.median(times[key]), times[key], reply(owner[key]))
+        for pipe in pipes.values():
+            pipe.send(("stop", ""))
+    finally:
+        for proc in procs:
+            proc.join(timeout=60)
+            if proc.is_alive():
+                proc.kill()
+    return result
 
 
 @dataclass

@@ -31,6 +31,8 @@ SD15_CHANNELS = (320, 640, 1280, 1280)
 HEADS = 8
 # Positional-encoding length assumed when a file ships none (AnimateLCM); v1 files hold 24, v2/v3/PIA 32.
 DEFAULT_PE_LENGTH = 64
+# Largest feed-forward hidden activation computed at once (values; 64 MiB in fp32): see FeedForward.forward.
+FF_CHUNK_ELEMENTS = 1 << 24
 FORMAT_NAMES = {
     "v1": "AnimateDiff v1 (SD1.5)",
     "v2": "AnimateDiff v2 (SD1.5)",
@@ -105,7 +107,9 @@ class GEGLU(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, gate = self.proj(x).chunk(2, dim=-1)
-        return h * F.gelu(gate)
+        if torch.is_grad_enabled():
+            return h * F.gelu(gate)
+        return F.gelu(gate).mul_(h)  # inference: one 4·C-wide buffer fewer alive at the peak
 
 
 class FeedForward(nn.Module):
@@ -121,6 +125,21 @@ class FeedForward(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: [N, F, C] -> [N, F, C]. The hidden layer is 8·C wide (GEGLU), the widest activation of the whole
+        UNet step at high resolution, and positions are independent: it is computed for a slice of positions
+        at a time, each slice at most FF_CHUNK_ELEMENTS hidden values, so its size does not grow with N."""
+        rows = max(1, FF_CHUNK_ELEMENTS // max(1, 8 * x[0].numel()))
+        if rows >= x.shape[0]:
+            return self._net(x)
+        first = self._net(x[:rows])
+        out = first.new_empty((x.shape[0], *first.shape[1:]))
+        out[:rows] = first
+        del first
+        for start in range(rows, x.shape[0], rows):
+            out[start : start + rows] = self._net(x[start : start + rows])
+        return out
+
+    def _net(self, x: torch.Tensor) -> torch.Tensor:
         for layer in self.net:
             x = layer(x)
         return x
@@ -157,7 +176,9 @@ class TemporalTransformer(nn.Module):
         g = gf // frames
         # GroupNorm statistics are taken over each clip's frames together, as in the original [b, c, f, h, w].
         y = self.norm(x.view(g, frames, c, h, w).transpose(1, 2))
-        y = y.permute(0, 3, 4, 2, 1).reshape(g * h * w, frames, c)
+        # Materialised token-major: with one clip, reshape would return a strided view, and a Linear on a
+        # view that cannot flatten to 2-D falls back to a batched matmul with a copy per position (≈3× slower).
+        y = y.permute(0, 3, 4, 2, 1).contiguous().view(g * h * w, frames, c)
         y = self.proj_in(y)
         for block in self.transformer_blocks:
             y = block(y, attention, scale)

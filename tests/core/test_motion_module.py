@@ -178,3 +178,30 @@ def test_injected_layer_classes_are_used():
 
     mm = MotionModule(320, 32, Ops)
     assert isinstance(mm.temporal_transformer.proj_in, Ops.Linear)
+
+
+def test_feed_forward_in_slices_of_positions_equals_one_pass(v3_modules, monkeypatch):
+    import core.motion_module as motion_module
+
+    mm = v3_modules[1][("input", 1)]
+    x = torch.randn(8, 320, 6, 6)  # 36 positions of 8 frames
+    with torch.no_grad():
+        whole = mm(x)
+    calls = []
+    hook = mm.temporal_transformer.transformer_blocks[0].ff.net[0].proj.register_forward_hook(
+        lambda module, args, out: calls.append(args[0].shape[0])
+    )
+    monkeypatch.setattr(motion_module, "FF_CHUNK_ELEMENTS", 5 * 8 * 8 * 320)  # 5 positions per slice
+    try:
+        with torch.no_grad():
+            sliced = mm(x)
+        assert calls == [5] * 7 + [1]
+        assert torch.allclose(sliced, whole, atol=1e-5)
+        # with gradients (training a LoRA on the module, say) the same values and a gradient for every input
+        xg = x.clone().requires_grad_()
+        out = mm(xg)
+        out.square().sum().backward()
+    finally:
+        hook.remove()
+    assert torch.allclose(out.detach(), whole, atol=1e-5)
+    assert xg.grad is not None and torch.isfinite(xg.grad).all() and (xg.grad.abs().sum((1, 2, 3)) > 0).all()
