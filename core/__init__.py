@@ -8,8 +8,8 @@ from .alignment import AFFINITY_PRESETS, frame_affinity, preset_affinity
 from .blend import Schedule, blend, frame_instruction, mix_predictions
 from .flow import Flow, flow_to_color, tracks_to_flow
 from .mask import painted_region, to_latent
-from .motion_module import (
-    MotionModule,
+from .motion_module import MotionModule
+from .motion_weights import (
     MotionModuleFormatError,
     MotionModuleWeights,
     build_motion_modules,

@@ -35,14 +35,14 @@ def motion_module_files() -> list[str]:
 def load_motion_module_file(name: str):
     """Read a motion-module file from ``animatediff_models`` (pickles weights-only) and classify it.
 
-    returns core.motion_module.MotionModuleWeights; raises ValueError with an actionable message.
+    returns core.motion_weights.MotionModuleWeights; raises ValueError with an actionable message.
     """
     import logging
 
     import comfy.utils
     import folder_paths
 
-    from ...core.motion_module import motion_module_from_state_dict
+    from ...core.motion_weights import motion_module_from_state_dict
 
     path = folder_paths.get_full_path(MOTION_MODULE_FOLDER, name)
     if path is None:
@@ -111,7 +111,7 @@ def apply_motion_module(model, weights, scale: float, effect: float, beta_schedu
     """A clone of ``model`` with the motion modules inserted, the beta schedule set, and PIA's conv_in.
 
     model: ComfyUI ModelPatcher of an SD1.5 checkpoint (untouched: everything goes on the clone as patches).
-    weights: core.motion_module.MotionModuleWeights.
+    weights: core.motion_weights.MotionModuleWeights.
     """
     import comfy.ldm.modules.attention
     import comfy.model_sampling
@@ -119,7 +119,8 @@ def apply_motion_module(model, weights, scale: float, effect: float, beta_schedu
     import comfy.patcher_extension
     from comfy.ldm.modules.diffusionmodules.openaimodel import TimestepEmbedSequential, Upsample
 
-    from ...core.motion_module import MotionModule, build_motion_modules
+    from ...core.motion_module import MotionModule
+    from ...core.motion_weights import build_motion_modules
 
     unet = model.get_model_object("diffusion_model")
     if not _is_sd15_unet(unet):

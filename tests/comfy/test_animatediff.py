@@ -13,7 +13,8 @@ import pytest
 import torch
 from comfyui_interactivevideo.core.alignment import preset_affinity
 from comfyui_interactivevideo.core.edit import Edit
-from comfyui_interactivevideo.core.motion_module import MotionModule, MotionModuleWeights
+from comfyui_interactivevideo.core.motion_module import MotionModule
+from comfyui_interactivevideo.core.motion_weights import MotionModuleWeights
 
 import nodes
 from ivtest import animatediff as ad
@@ -123,7 +124,7 @@ def test_a_model_that_is_not_sd15_is_refused(run_node, small_model):
 
 @pytest.fixture(scope="module")
 def base_and_v3(pack):
-    import comfyui_interactivevideo.core.motion_module as mm
+    import comfyui_interactivevideo.core.motion_weights as mm
 
     base = sd15.build_model(seed=0)
     weights = mm.motion_module_from_state_dict(ad.state_dict("v3_sd15_mm", seed=4), "v3.safetensors")

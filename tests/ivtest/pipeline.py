@@ -36,7 +36,8 @@ def random_motion_module(fmt: str) -> Path:
 
     if str(REPO) not in sys.path:
         sys.path.append(str(REPO))
-    from core.motion_module import sinusoidal_encoding, state_dict_shapes
+    from core.motion_module import sinusoidal_encoding
+    from core.motion_weights import state_dict_shapes
 
     path = cache_dir() / f"{fmt}-random-v{sd15.FORMAT_VERSION}.safetensors"
     if path.exists():
