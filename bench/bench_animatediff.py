@@ -7,6 +7,8 @@ peak memory; b/d reported too. Two fresh processes, one per library, each holdin
 that both of its cases use; the four cases take turns step by step (``harness.measure_interleaved``): one
 untimed warm-up round, the median of REPEATS timed steps, then one step for memory: the peak of bytes held by
 the tensors the step allocates (``harness.peak_allocated_bytes``), i.e. the activations at their widest.
+(b1) and (d1), reported without a target, are the first (320-channel, widest) motion module alone, ours and
+diffusers', on the same [16, 320, 32, 32] input: the module's own cost where a UNet's peak would hide it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ REPEATS = 3  # timed steps per case, after one untimed warm-up step
 def _inputs():
     g = torch.Generator().manual_seed(1)
     return torch.randn(FRAMES, 4, LATENT, LATENT, generator=g), torch.randn(1, 77, 768, generator=g)
+
+
+def _hidden():
+    """What the first motion module receives: [F, 320, h, w] at the latent's resolution."""
+    return torch.randn(FRAMES, 320, LATENT, LATENT, generator=torch.Generator().manual_seed(2))
 
 
 def _boot():
@@ -72,7 +79,9 @@ def comfy_cases() -> dict[str, Case]:
 
         return Case(step, prepare=lambda: comfy.model_management.load_models_gpu([model]))
 
-    return {"a": case("a", plain), "b": case("b", motion)}
+    widest = motion.object_patches["diffusion_model.input_blocks.1"][-1]  # the 320-channel motion module
+    hidden = _hidden()
+    return {"a": case("a", plain), "b": case("b", motion), "b1": Case(torch.no_grad()(lambda: widest(hidden)))}
 
 
 def diffusers_cases() -> dict[str, Case]:
@@ -102,12 +111,20 @@ def diffusers_cases() -> dict[str, Case]:
     def step_motion():  # diffusers takes the clip as [B, C, F, H, W] and the context repeated per frame
         return motion(x.permute(1, 0, 2, 3)[None], t, encoder_hidden_states=context).sample
 
-    return {"c": Case(step_plain), "d": Case(step_motion)}
+    widest, hidden = motion.down_blocks[0].motion_modules[0], _hidden()
+    return {
+        "c": Case(step_plain),
+        "d": Case(step_motion),
+        "d1": Case(torch.no_grad()(lambda: widest(hidden, num_frames=FRAMES))),
+    }
 
 
 def run() -> Report:
     m = measure_interleaved(
-        {"comfy": comfy_cases, "diffusers": diffusers_cases}, ["a", "b", "c", "d"], repeats=REPEATS, warmup=1
+        {"comfy": comfy_cases, "diffusers": diffusers_cases},
+        ["a", "b", "c", "d", "b1", "d1"],
+        repeats=REPEATS,
+        warmup=1,
     )
     for key, r in m.items():
         steps = ", ".join(f"{t:.2f}" for t in r.times)
@@ -125,5 +142,13 @@ def run() -> Report:
     report.ratio("memory added: (b/a) / (d/c)", ad_mem, "d/c", ref_mem, unit="x", target=1.0)
     report.ratio("time (b) / (d) diffusers", seconds["b"], "d", seconds["d"])
     report.ratio("memory (b) / (d) diffusers", memory["b"] / 2**20, "d", memory["d"] / 2**20, unit="MiB")
+    report.ratio("time, widest motion module alone (b1) / diffusers' (d1)", seconds["b1"], "d1", seconds["d1"])
+    report.ratio(
+        "memory, widest motion module alone (b1) / diffusers' (d1)",
+        memory["b1"] / 2**20,
+        "d1",
+        memory["d1"] / 2**20,
+        unit="MiB",
+    )
     print("  GPU timing (16 frames, 512x512, 25 steps) not taken: no GPU is lent to this task.")
     return report
