@@ -128,7 +128,9 @@ def run() -> Report:
     )
     for key, r in m.items():
         steps = ", ".join(f"{t:.2f}" for t in r.times)
-        print(f"  ({key}: median {r.seconds:.2f} s/step of [{steps}], peak +{r.peak_bytes / 2**20:.0f} MiB)")
+        print(
+            f"  ({key}: median {r.seconds:.2f} s/step of [{steps}], peak +{r.peak_bytes / 2**20:.0f} MiB = {r.peak_bytes} B)"
+        )
     seconds = {k: r.seconds for k, r in m.items()}
     memory = {k: r.peak_bytes for k, r in m.items()}
     report = Report(f"AnimateDiff v3 motion module: {FRAMES} frames, 256x256, fp32, CPU (one 16-frame UNet step)")
@@ -140,6 +142,10 @@ def run() -> Report:
     report.ratio("memory (b) / (a)", memory["b"] / 2**20, "a", memory["a"] / 2**20, unit="MiB")
     report.ratio("memory (d) / (c)", memory["d"] / 2**20, "c", memory["c"] / 2**20, unit="MiB")
     report.ratio("memory added: (b/a) / (d/c)", ad_mem, "d/c", ref_mem, unit="x", target=1.0)
+    print(
+        f"  (memory the motion modules add to the step's peak: ours {memory['b'] - memory['a']:+d} B, "
+        f"diffusers' {memory['d'] - memory['c']:+d} B)"
+    )
     report.ratio("time (b) / (d) diffusers", seconds["b"], "d", seconds["d"])
     report.ratio("memory (b) / (d) diffusers", memory["b"] / 2**20, "d", memory["d"] / 2**20, unit="MiB")
     report.ratio("time, widest motion module alone (b1) / diffusers' (d1)", seconds["b1"], "d1", seconds["d1"])
