@@ -31,25 +31,17 @@ def _hidden():
 
 
 def _boot():
-    """Boot ComfyUI in-process; in a spawned child, first drop the ``comfy/`` folder the parent's ``nodes``
-    import put on sys.path (it shadows ComfyUI's top-level ``utils`` package that booting imports)."""
-    import os
-    import sys
+    """Boot ComfyUI in-process (also in a spawned child, which inherits the parent's sys.path)."""
+    from comfyui_interactivevideo.devkit import comfy_env
 
-    from ivtest import comfy_env
-    from ivtest.paths import comfy_root
-
-    if "nodes" not in sys.modules:
-        shadow = os.path.realpath(comfy_root() / "comfy")
-        sys.path[:] = [p for p in sys.path if os.path.realpath(p or ".") != shadow]
     return comfy_env.boot()
 
 
 def comfy_cases() -> dict[str, Case]:
     """(a) and (b) on one ComfyUI UNet: (b) is IV_ApplyAnimateDiff's clone, whose patches ComfyUI puts on and
     takes off when either model is loaded, as it does for two branches of one workflow."""
-    from ivtest import animatediff as ad
-    from ivtest import sd15
+    from comfyui_interactivevideo.devkit import animatediff as ad
+    from comfyui_interactivevideo.devkit import sd15
 
     pack = _boot()
     import comfy.model_management
@@ -88,10 +80,10 @@ def diffusers_cases() -> dict[str, Case]:
     """(c) and (d): diffusers' UNet2DConditionModel and UNetMotionModel holding the same weight tensors."""
     from diffusers import UNet2DConditionModel
 
-    from ivtest import animatediff as ad
-    from ivtest import sd15
+    from comfyui_interactivevideo.devkit import animatediff as ad
+    from comfyui_interactivevideo.devkit import sd15
 
-    _boot()  # only to generate the weights: ivtest takes the SD1.5 key names from ComfyUI's own modules
+    _boot()  # only to generate the weights: the devkit takes the SD1.5 key names from ComfyUI's own modules
 
     motion = ad.diffusers_unet_motion(sd15.unet_state_dict(SEED), ad.state_dict("v3_sd15_mm", seed=MM_SEED))
     with torch.device("meta"):

@@ -22,7 +22,7 @@ def scene_tracks() -> dict:
 
 
 def run() -> Report:
-    from ivtest import comfy_env, sd15
+    from comfyui_interactivevideo.devkit import comfy_env, sd15
 
     comfy_env.boot()  # the UNet baseline runs through ComfyUI; the pack's core is then importable by its name
     from comfyui_interactivevideo import core

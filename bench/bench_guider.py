@@ -21,7 +21,7 @@ def inpaint_unet():
     import comfy.sd
     from safetensors import safe_open
 
-    from ivtest import sd15
+    from comfyui_interactivevideo.devkit import sd15
 
     prefix = "model.diffusion_model."
     with safe_open(str(sd15.checkpoint_file()), framework="pt") as f:
@@ -33,10 +33,11 @@ def inpaint_unet():
 
 
 def run() -> Report:
-    from ivtest import comfy_env
+    from comfyui_interactivevideo.devkit import comfy_env
 
     comfy_env.boot()
     import comfy.samplers
+
     from comfyui_interactivevideo.core.blend import Schedule
     from comfyui_interactivevideo.core.edit import Edit
     from comfyui_interactivevideo.core.flow import Flow

@@ -5,7 +5,7 @@ from harness import Report, median_seconds
 
 
 def run() -> Report:
-    from ivtest import comfy_env, sd15
+    from comfyui_interactivevideo.devkit import comfy_env, sd15
 
     comfy_env.boot()
     model = sd15.build_model(seed=0, model_channels=64).model

@@ -11,9 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+# Run as a script, so this folder is sys.path[0]: the bench_*.py modules and harness import by their names.
 BENCH = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH))
-sys.path.insert(0, str(BENCH.parent / "tests"))  # ivtest: random-weight models, in-process ComfyUI
 
 
 def main(names: list[str]) -> int:

@@ -13,13 +13,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "scripts"))
+from comfyui_interactivevideo.devkit import workflow_builder
+from comfyui_interactivevideo.devkit.browser import launch, open_page
+from comfyui_interactivevideo.devkit.server import ComfyServer
 
-from ivtest import workflow_builder  # noqa: E402
-from ivtest.browser import launch, open_page  # noqa: E402
-from ivtest.server import ComfyServer  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 # Fit the whole graph into the canvas for the README's picture.
 FIT_JS = """() => {
@@ -33,7 +31,8 @@ FIT_JS = """() => {
 
 def main(names: list[str]) -> int:
     from playwright.sync_api import sync_playwright
-    from workflow_specs import WORKFLOWS
+
+    from comfyui_interactivevideo.devkit.workflow_specs import WORKFLOWS
 
     chosen = [w for w in WORKFLOWS if not names or w.name in names]
     out_dir = ROOT / "workflows"

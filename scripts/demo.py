@@ -18,15 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "scripts"))
-sys.path.append(str(ROOT))  # `core`, the pack's plain library
+from comfyui_interactivevideo.devkit import demo_assets
+from comfyui_interactivevideo.devkit.paths import PACK_NAME, REPO, comfy_root
+from comfyui_interactivevideo.devkit.server import ComfyServer, ServerError
 
-import demo_assets  # noqa: E402
-
-from ivtest.paths import PACK_NAME, comfy_root  # noqa: E402
-from ivtest.server import ComfyServer, ServerError  # noqa: E402
+ROOT = REPO
 
 WORKFLOW = ROOT / "workflows" / "api" / "interactivevideo_full_pipeline.json"
 # Stages of the report, by the group the shipped workflow puts each node in (node titles).

@@ -7,10 +7,9 @@
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+from comfyui_interactivevideo.devkit import comfy_env, node_reference
 
-from ivtest import comfy_env, node_reference  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def main(argv: list[str]) -> int:

@@ -3,7 +3,7 @@
 # Idempotent and safe to interrupt: every step builds into a temporary path, renames it into place and
 # only then writes its stamp, so a re-run redoes exactly the steps that did not finish.
 #
-#   bash scripts/setup.sh            # Python env + ComfyUI 0.3.75 + the pack linked into custom_nodes/
+#   bash scripts/setup.sh            # Python env + ComfyUI 0.3.75 + the pack linked into custom_nodes/ and .venv
 #   bash scripts/setup.sh --browser  # also headless Chromium and Playwright for the browser tests
 #   COMFYUI_DIR=/path/to/ComfyUI bash scripts/setup.sh   # use an existing ComfyUI as is
 set -euo pipefail
@@ -114,7 +114,20 @@ else
   done_step "linked $link"
 fi
 
-# --- 5. browser (optional) -------------------------------------------------------------------------
+# --- 5. the checkout as a package of .venv ------------------------------------------------------------
+# Tests, benchmarks and scripts import the pack one way, `comfyui_interactivevideo` (its `core` library and the
+# `devkit`), never through sys.path edits: a link in site-packages gives the checkout that name.
+step "link the checkout as comfyui_interactivevideo into .venv"
+site="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+pkg="$site/comfyui_interactivevideo"
+if [ -L "$pkg" ] && [ "$(readlink -f "$pkg")" = "$ROOT" ]; then
+  done_step "present"
+else
+  rm -rf "$pkg" && ln -s "$ROOT" "$pkg"
+  done_step "linked $pkg"
+fi
+
+# --- 6. browser (optional) -------------------------------------------------------------------------
 if [ "$want_browser" = 1 ]; then
   step "headless Chromium"
   if command -v chromium >/dev/null 2>&1; then

@@ -1,16 +1,11 @@
 """Three layers, one run: tests/core (pure), tests/comfy (in-process ComfyUI), tests/e2e (a real server and
 browser). Each test gets its layer's marker from its folder, so `-m core` and friends select a layer."""
 
-import sys
 from pathlib import Path
 
 import pytest
 
 TESTS = Path(__file__).resolve().parent
-REPO = TESTS.parent
-sys.path.insert(0, str(TESTS))  # the shared support package `ivtest`
-if str(REPO) not in sys.path:
-    sys.path.append(str(REPO))  # `import core`; appended so ComfyUI's top-level modules win in tests/comfy
 
 LAYERS = ("core", "comfy", "e2e")
 

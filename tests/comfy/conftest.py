@@ -7,7 +7,7 @@ ComfyUI boots when this folder is collected, so test modules here may import Com
 import pytest
 import torch
 
-from ivtest import comfy_env, sd15
+from comfyui_interactivevideo.devkit import comfy_env, sd15
 
 PACK = comfy_env.boot()
 

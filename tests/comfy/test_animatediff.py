@@ -11,14 +11,14 @@ import comfy.sd
 import folder_paths
 import pytest
 import torch
+
+import nodes
 from comfyui_interactivevideo.core.alignment import preset_affinity
 from comfyui_interactivevideo.core.edit import Edit
 from comfyui_interactivevideo.core.motion_module import MotionModule
 from comfyui_interactivevideo.core.motion_weights import MotionModuleWeights
-
-import nodes
-from ivtest import animatediff as ad
-from ivtest import sd15
+from comfyui_interactivevideo.devkit import animatediff as ad
+from comfyui_interactivevideo.devkit import sd15
 
 
 def folder() -> Path:

@@ -18,8 +18,8 @@ import folder_paths
 import pytest
 import torch
 
-from ivtest import animatediff as ad
-from ivtest import sd15
+from comfyui_interactivevideo.devkit import animatediff as ad
+from comfyui_interactivevideo.devkit import sd15
 
 pytestmark = pytest.mark.slow
 

@@ -11,6 +11,7 @@ import math
 
 import pytest
 import torch
+
 from comfyui_interactivevideo.core.edit import Edit
 from comfyui_interactivevideo.core.flow import Flow
 
@@ -225,7 +226,7 @@ def test_dual_mode_uses_the_image_conditioned_second_path(run_node, pack):
     import comfy.model_patcher
     import comfy.supported_models
 
-    from ivtest import sd15
+    from comfyui_interactivevideo.devkit import sd15
 
     # An SD1.5 inpainting-layout model (9 input channels): ComfyUI feeds it `concat_latent_image`.
     config = comfy.supported_models.SD15({**sd15.unet_config(32), "in_channels": 9})

@@ -1,6 +1,7 @@
 """IV_FlowNoise as ComfyUI's NOISE: statistics at 64×64 latents, flow-following, determinism."""
 
 import torch
+
 from comfyui_interactivevideo.core.flow import Flow
 
 

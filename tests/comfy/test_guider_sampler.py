@@ -3,6 +3,7 @@
 import comfy.utils
 import pytest
 import torch
+
 from comfyui_interactivevideo.core.edit import Edit
 from comfyui_interactivevideo.core.flow import Flow
 

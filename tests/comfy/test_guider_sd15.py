@@ -7,6 +7,7 @@ core CFGGuider, more strength means closer to the target inside the region, and 
 
 import pytest
 import torch
+
 from comfyui_interactivevideo.core.edit import Edit
 
 FRAMES, H, W = 4, 16, 16
@@ -20,7 +21,7 @@ def disk(cy, cx, r):
 @pytest.fixture(scope="module")
 def outputs(run_node, pack):
     # The sd15_full checkpoint's UNet, weights kept in fp16 (computed in fp32) to stay under ~4 GB; see ivtest.unet.
-    from ivtest import unet
+    from comfyui_interactivevideo.devkit import unet
 
     model = unet.load_unet()
     positive, negative = unet.conditioning(1), unet.conditioning(2)

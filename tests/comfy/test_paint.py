@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+
 from comfyui_interactivevideo.core.edit import Edit
 
 
@@ -9,7 +10,7 @@ from comfyui_interactivevideo.core.edit import Edit
 def vae(pack):
     import comfy.sd
 
-    from ivtest import sd15
+    from comfyui_interactivevideo.devkit import sd15
 
     return comfy.sd.VAE(sd=sd15.vae_state_dict())
 

@@ -1,7 +1,7 @@
 """The README's node reference is the registered nodes' own schemas (regenerate: scripts/node_reference.py)."""
 
-from ivtest import node_reference
-from ivtest.paths import REPO
+from comfyui_interactivevideo.devkit import node_reference
+from comfyui_interactivevideo.devkit.paths import REPO
 
 
 def test_readme_node_reference_matches_the_registered_nodes(pack):

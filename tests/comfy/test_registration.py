@@ -1,7 +1,7 @@
 """Every node of the pack registers in a real ComfyUI with a complete, documented V3 schema."""
 
 import nodes as comfy_nodes
-from ivtest import comfy_env
+from comfyui_interactivevideo.devkit import comfy_env
 
 
 def test_every_pack_node_is_registered(pack):

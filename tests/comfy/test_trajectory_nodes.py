@@ -5,10 +5,10 @@ import logging
 
 import pytest
 import torch
-from comfyui_interactivevideo.core.flow import Flow
-from comfyui_interactivevideo.core.trajectory import TrackError, Tracks
 
 import nodes as comfy_nodes
+from comfyui_interactivevideo.core.flow import Flow
+from comfyui_interactivevideo.core.trajectory import TrackError, Tracks
 
 H, W = 96, 128
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 import nodes as comfy_nodes
-from ivtest.paths import REPO
+from comfyui_interactivevideo.devkit.paths import REPO
 
 WORKFLOWS = sorted((REPO / "workflows").glob("*.json"))
 # Node types the frontend itself provides (no Python class behind them).

@@ -3,7 +3,12 @@
 import pytest
 import torch
 
-from core.alignment import AFFINITY_PRESETS, frame_affinity, parse_affinity_values, preset_affinity
+from comfyui_interactivevideo.core.alignment import (
+    AFFINITY_PRESETS,
+    frame_affinity,
+    parse_affinity_values,
+    preset_affinity,
+)
 
 pia = pytest.importorskip("diffusers.pipelines.deprecated.pia.pipeline_pia")
 

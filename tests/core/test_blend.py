@@ -5,9 +5,9 @@ import math
 import pytest
 import torch
 
-from core.blend import Schedule, blend, frame_instruction, mix_predictions, resample_frames
-from core.edit import Edit
-from core.flow import Flow
+from comfyui_interactivevideo.core.blend import Schedule, blend, frame_instruction, mix_predictions, resample_frames
+from comfyui_interactivevideo.core.edit import Edit
+from comfyui_interactivevideo.core.flow import Flow
 
 
 def test_blend_is_the_documented_residual_for_one_instruction():

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from core import TrackError, flow_to_color, parse_tracks, tracks_to_flow, warp
-from core.trajectory import positions
+from comfyui_interactivevideo.core import TrackError, flow_to_color, parse_tracks, tracks_to_flow, warp
+from comfyui_interactivevideo.core.trajectory import positions
 
 SIZE = 256
 
@@ -199,3 +199,33 @@ def test_flow_colours_follow_the_standard_wheel():
     torch.testing.assert_close(colour[0, 0, 1], torch.tensor([1.0, 0.5, 0.5]))  # half speed: half saturated
     assert colour[0, 1, 0, 2] > 0.9 and colour[0, 1, 0, 0] < 0.1  # -x: cyan side
     assert colour[0, 0, 2, 0] > 0.5 and colour[0, 0, 2, 2] < 0.5  # +y: a warm hue, distinct from -x
+
+
+def test_flow_stays_within_the_documented_reach_of_a_drag():
+    """README: zero flow farther than R = (1 + falloff) × radius from the segment start -> current place, except
+    the square end of the trail, up to R behind the start and R to either side (+3 px on the 2-pixel grid)."""
+    radius, falloff, size = 36.0, 1.0, 256
+    start, end = torch.tensor([90.0, 128.0]), torch.tensor([190.0, 128.0])
+    tracks = {
+        "version": 1,
+        "width": size,
+        "height": size,
+        "tracks": [{"points": [start.tolist(), end.tolist()], "radius": radius}],
+    }
+    flow, _ = tracks_to_flow(tracks, 5, size, size, falloff=falloff)
+    reach, slack = (1 + falloff) * radius, 3.0
+    ys, xs = torch.meshgrid(torch.arange(size) + 0.5, torch.arange(size) + 0.5, indexing="ij")
+    p = torch.stack((xs, ys), dim=-1)
+    beyond_segment = 0.0
+    for f in range(1, 5):
+        current = start + (end - start) * f / 4
+        u = (current - start) / (current - start).norm()
+        along = ((p - start) * u).sum(-1)
+        across = ((p - start)[..., 0] * u[1] - (p - start)[..., 1] * u[0]).abs()
+        to_segment = torch.hypot(across, (along - along.clamp(0, float((current - start).norm()))))
+        square_end = (along >= -reach - slack) & (along <= 0) & (across <= reach + slack)
+        moving = flow[f].norm(dim=-1) > 1e-6
+        assert not (moving & (to_segment > reach + slack) & ~square_end).any(), f"frame {f}"
+        beyond_segment = max(beyond_segment, float(to_segment[moving].max()))
+    # The square end is really used: the old README's bound (R from the segment, no square end) does not hold.
+    assert beyond_segment > 1.3 * reach

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from core.mask import painted_region, to_latent
+from comfyui_interactivevideo.core.mask import painted_region, to_latent
 
 
 def _images():

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from core.motion_module import MotionModule, sinusoidal_encoding
-from core.motion_weights import build_motion_modules, motion_module_from_state_dict
-from ivtest import animatediff as ad
+from comfyui_interactivevideo.core.motion_module import MotionModule, sinusoidal_encoding
+from comfyui_interactivevideo.core.motion_weights import build_motion_modules, motion_module_from_state_dict
+from comfyui_interactivevideo.devkit import animatediff as ad
 
 
 def test_positional_encoding_is_diffusers_sinusoid():
@@ -76,7 +76,7 @@ def test_injected_layer_classes_are_used():
 
 
 def test_feed_forward_in_slices_of_positions_equals_one_pass(v3_modules, monkeypatch):
-    import core.motion_module as motion_module
+    import comfyui_interactivevideo.core.motion_module as motion_module
 
     mm = v3_modules[1][("input", 1)]
     x = torch.randn(8, 320, 6, 6)  # 36 positions of 8 frames

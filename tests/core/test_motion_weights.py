@@ -3,13 +3,13 @@
 import pytest
 import torch
 
-from core.motion_weights import (
+from comfyui_interactivevideo.core.motion_weights import (
     MotionModuleFormatError,
     build_motion_modules,
     motion_module_from_state_dict,
     placement,
 )
-from ivtest import animatediff as ad
+from comfyui_interactivevideo.devkit import animatediff as ad
 
 
 def meta_state(name: str) -> dict[str, torch.Tensor]:

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from core.noise import flow_noise, warp_noise
-from core.warp import warp
+from comfyui_interactivevideo.core.noise import flow_noise, warp_noise
+from comfyui_interactivevideo.core.warp import warp
 
 
 def _rotation_zoom_flow(frames, size):

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from core.paint import composite_paint
+from comfyui_interactivevideo.core.paint import composite_paint
 
 
 def test_opaque_stroke_replaces_and_transparent_keeps():
@@ -50,7 +50,7 @@ def test_load_layer_reads_straight_alpha(tmp_path):
     import numpy as np
     from PIL import Image
 
-    from core.paint import load_layer
+    from comfyui_interactivevideo.core.paint import load_layer
 
     rgba = np.zeros((5, 7, 4), np.uint8)
     rgba[1:3, 2:4] = (255, 0, 0, 128)

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from core import TrackError, parse_tracks
-from core.trajectory import positions
+from comfyui_interactivevideo.core import TrackError, parse_tracks
+from comfyui_interactivevideo.core.trajectory import positions
 
 PATH = [[40.0, 50.0], [100.0, 50.0], [100.0, 130.0]]
 

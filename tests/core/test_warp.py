@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from core.warp import resize_flow, warp
+from comfyui_interactivevideo.core.warp import resize_flow, warp
 
 
 def test_zero_flow_is_identity():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ivtest.server import ComfyServer
+from comfyui_interactivevideo.devkit.server import ComfyServer
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ivtest import animatediff as ad
-from ivtest import sd15
+from comfyui_interactivevideo.devkit import animatediff as ad
+from comfyui_interactivevideo.devkit import sd15
 
 pytestmark = pytest.mark.slow
 

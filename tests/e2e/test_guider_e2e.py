@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ivtest import sd15
-from ivtest.server import ComfyServer
+from comfyui_interactivevideo.devkit import sd15
+from comfyui_interactivevideo.devkit.server import ComfyServer
 
 SIZE = 64
 CKPT = "iv-sd15-random.safetensors"

@@ -5,8 +5,8 @@ import io
 import numpy as np
 from PIL import Image
 
-from ivtest import comfy_env
-from ivtest.paths import PACK_NAME
+from comfyui_interactivevideo.devkit import comfy_env
+from comfyui_interactivevideo.devkit.paths import PACK_NAME
 
 
 def test_pack_loads_without_import_error(server):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ivtest import pipeline, sd15
+from comfyui_interactivevideo.devkit import pipeline, sd15
 
 pytestmark = pytest.mark.slow
 

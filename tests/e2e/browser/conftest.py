@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ivtest.browser import chromium_path, launch, open_page
+from comfyui_interactivevideo.devkit.browser import chromium_path, launch, open_page
 
 ARTIFACTS = Path(os.environ.get("IV_ARTIFACTS", Path(__file__).resolve().parents[3] / "output" / "test-artifacts"))
 

@@ -1,6 +1,6 @@
 """The served ComfyUI page knows the pack's nodes and can put them into a graph."""
 
-from ivtest import comfy_env
+from comfyui_interactivevideo.devkit import comfy_env
 
 
 def test_page_lists_the_pack_nodes_and_builds_a_prompt(comfy_page, artifacts):

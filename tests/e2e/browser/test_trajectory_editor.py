@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ivtest.browser import TO_SCREEN, drag_on_canvas
+from comfyui_interactivevideo.devkit.browser import TO_SCREEN, drag_on_canvas
 
 W, H = 320, 224
 DOCS_IMAGE = Path(__file__).resolve().parents[3] / "docs" / "images" / "trajectory-editor.png"

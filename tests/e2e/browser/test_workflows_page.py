@@ -9,9 +9,9 @@ from pathlib import Path
 import av
 import pytest
 
-from ivtest import pipeline, sd15
-from ivtest.browser import drag_on_canvas
-from ivtest.paths import REPO
+from comfyui_interactivevideo.devkit import pipeline, sd15
+from comfyui_interactivevideo.devkit.browser import drag_on_canvas
+from comfyui_interactivevideo.devkit.paths import REPO
 
 pytestmark = pytest.mark.slow
 

@@ -6,12 +6,8 @@ Node titles are part of the contract: scripts/demo.py and the e2e tests find nod
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-from ivtest.workflow_builder import Group, Node, Workflow  # noqa: E402
+from .workflow_builder import Group, Node, Workflow
 
 CHECKPOINT = "v1-5-pruned-emaonly.safetensors"
 PIA = "pia.ckpt"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 PACK_NAME = "ComfyUI-InteractiveVideo"
 # The pack is imported under this name in-process (ComfyUI itself names it after its folder).
 PACK_MODULE = "comfyui_interactivevideo"
@@ -20,8 +20,12 @@ def comfy_root() -> Path:
 
 
 def cache_dir() -> Path:
-    """Generated random-weight model files live here so a second run does not rebuild them."""
-    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    path = base / "comfyui-interactivevideo" / "models"
+    """Generated random-weight model files live here so a second run does not rebuild them.
+
+    ``IV_MODEL_CACHE`` names another folder (CI points the demo at an empty one, as a newcomer has).
+    """
+    override = os.environ.get("IV_MODEL_CACHE")
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    path = Path(override) if override else base / "comfyui-interactivevideo" / "models"
     path.mkdir(parents=True, exist_ok=True)
     return path

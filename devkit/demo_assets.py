@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ivtest import sd15
-from ivtest.pipeline import by_title, fit, random_motion_module, sample_image, sample_paint_layer
+from . import sd15
+from .pipeline import by_title, fit, random_motion_module, sample_image, sample_paint_layer
 
 __all__ = ["by_title", "sample_image"]
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from .comfy_env import comfy_importable
 from .paths import cache_dir
 
 SD15_UNET = {
@@ -93,6 +94,7 @@ def unet_state_dict(
     seed: int = 0, model_channels: int = 320, dtype: torch.dtype = torch.float32
 ) -> dict[str, torch.Tensor]:
     """UNet weights in ComfyUI/LDM naming, without the ``model.diffusion_model.`` prefix."""
+    comfy_importable()
     import comfy.ops
     from comfy.ldm.modules.diffusionmodules.openaimodel import UNetModel
 
@@ -102,6 +104,7 @@ def unet_state_dict(
 
 
 def vae_state_dict(seed: int = 1, dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
+    comfy_importable()
     from comfy.ldm.models.autoencoder import AutoencoderKL
 
     meta = _meta_state(lambda: AutoencoderKL(ddconfig=SD15_VAE, embed_dim=4))
@@ -110,6 +113,7 @@ def vae_state_dict(seed: int = 1, dtype: torch.dtype = torch.float32) -> dict[st
 
 def clip_state_dict(seed: int = 2, dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
     """CLIP-L text encoder weights in the original checkpoint naming (``transformer.text_model.*``)."""
+    comfy_importable()
     import comfy.clip_model
     import comfy.ops
 
@@ -126,6 +130,7 @@ def build_model(seed: int = 0, model_channels: int = 320, dtype: torch.dtype = t
 
     Reduced widths keep SD1.5's block structure, so every patch point of the real model exists.
     """
+    comfy_importable()
     import comfy.model_management
     import comfy.model_patcher
     import comfy.supported_models

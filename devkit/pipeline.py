@@ -29,15 +29,11 @@ def by_title(prompt: dict) -> dict[str, str]:
 
 def random_motion_module(fmt: str) -> Path:
     """A motion module in the published file's layout for ``fmt`` (every key and shape), random weights (cached)."""
-    import sys
-
     import torch
     from safetensors.torch import save_file
 
-    if str(REPO) not in sys.path:
-        sys.path.append(str(REPO))
-    from core.motion_module import sinusoidal_encoding
-    from core.motion_weights import state_dict_shapes
+    from ..core.motion_module import sinusoidal_encoding
+    from ..core.motion_weights import state_dict_shapes
 
     path = cache_dir() / f"{fmt}-random-v{sd15.FORMAT_VERSION}.safetensors"
     if path.exists():
