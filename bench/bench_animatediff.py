@@ -31,7 +31,7 @@ def _hidden():
 
 
 def _boot():
-    """Boot ComfyUI in-process (also in a spawned child, which inherits the parent's sys.path)."""
+    """Boot ComfyUI in-process (also in a spawned child, which inherits the parent's module search path)."""
     from comfyui_interactivevideo.devkit import comfy_env
 
     return comfy_env.boot()

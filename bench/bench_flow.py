@@ -1,7 +1,6 @@
 """Trajectories to motion: tracks_to_flow + warp for 16 frames at 512x512 with 8 tracks, against one full-size
 SD1.5 UNet forward at 512x512 (batch 1) in the same run. Target <= 0.02: a drag previews interactively."""
 
-import numpy as np
 import torch
 from harness import Report, median_seconds
 
@@ -9,16 +8,9 @@ FRAMES, SIZE, TRACKS = 16, 512, 8
 
 
 def scene_tracks() -> dict:
-    """Eight drags of 80-220 px, half of them curved (3 points), radii 20-40 px: a busy but plausible edit."""
-    rng = np.random.default_rng(0)
-    tracks = []
-    for i in range(TRACKS):
-        start = rng.uniform(80, SIZE - 80, 2)
-        angle, length = rng.uniform(0, 2 * np.pi), rng.uniform(80, 220)
-        end = np.clip(start + length * np.array([np.cos(angle), np.sin(angle)]), 0, SIZE)
-        points = [start, end] if i % 2 else [start, (start + end) / 2 + rng.uniform(-40, 40, 2), end]
-        tracks.append({"points": [p.tolist() for p in points], "radius": float(rng.uniform(20, 40))})
-    return {"version": 1, "width": SIZE, "height": SIZE, "tracks": tracks}
+    from comfyui_interactivevideo.devkit.scenes import busy_tracks
+
+    return busy_tracks(SIZE, TRACKS)
 
 
 def run() -> Report:

@@ -1,7 +1,8 @@
 """Side-by-side measurements: every figure is reported as a ratio to a baseline measured in the same run.
 
 Absolute seconds depend on the machine; a ratio against a baseline taken minutes apart on the same machine
-does not (much), which is what a target like "≤ 1.05× core CFGGuider" needs.
+does not (much), which is what a target like "≤ 1.05× core CFGGuider" needs. A budget that is absolute by
+nature (an interactive preview in seconds) is recorded with ``Report.absolute``, next to ratios.
 """
 
 from __future__ import annotations
@@ -182,10 +183,15 @@ class Figure:
     baseline: float
     unit: str
     target: float | None
+    absolute: bool = False  # the target bounds ``value`` itself (say seconds), not the ratio
 
     @property
     def ratio(self) -> float:
         return self.value / self.baseline
+
+    @property
+    def met(self) -> bool:
+        return self.target is None or (self.value if self.absolute else self.ratio) <= self.target
 
 
 @dataclass
@@ -201,6 +207,13 @@ class Report:
         self.figures.append(fig)
         return fig.ratio
 
+    def absolute(self, name: str, value: float, unit: str = "s", target: float | None = None) -> bool:
+        """Record ``value`` on its own; ``target`` is the value (in ``unit``) it must stay at or under. Where a
+        ratio cannot carry the target (an interactive budget in seconds), report ratios next to it as well."""
+        fig = Figure(name, value, "", 1.0, unit, target, absolute=True)
+        self.figures.append(fig)
+        return fig.met
+
     def print(self) -> bool:
         """Print the table; True when every figure with a target met it."""
         print(f"\n## {self.title}\n{machine_info()}")
@@ -208,8 +221,12 @@ class Report:
         for f in self.figures:
             verdict = ""
             if f.target is not None:
-                ok_all &= f.ratio <= f.target
-                verdict = f"   target <= {f.target:g}: {'met' if f.ratio <= f.target else 'MISSED'}"
+                ok_all &= f.met
+                bound = f"{f.target:g} {f.unit}" if f.absolute else f"{f.target:g}"
+                verdict = f"   target <= {bound}: {'met' if f.met else 'MISSED'}"
+            if f.absolute:
+                print(f"  {f.name}: {f.value:.4g} {f.unit}{verdict}")
+                continue
             print(
                 f"  {f.name}: {f.ratio:.4f} x {f.baseline_name}   ({f.value:.4g} {f.unit} vs {f.baseline:.4g} {f.unit})"
                 f"{verdict}"

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-# Run as a script, so this folder is sys.path[0]: the bench_*.py modules and harness import by their names.
+# Run as a script, so this folder is first on the module search path: bench_*.py and harness import by name.
 BENCH = Path(__file__).resolve().parent
 
 

@@ -35,22 +35,46 @@ def painted_region(
         hard = (frame > threshold).astype(np.uint8)
         hard = cv2.morphologyEx(hard, cv2.MORPH_OPEN, open_k)
         hard = cv2.morphologyEx(hard, cv2.MORPH_CLOSE, close_k)
-        if grow > 0:
-            hard = cv2.dilate(hard, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
-        soft = hard.astype(np.float32)
-        if feather > 0 and hard.any():
-            distance = cv2.distanceTransform((1 - hard).astype(np.uint8), cv2.DIST_L2, 5)
-            ramp = np.clip(1.0 - distance / float(feather), 0.0, 1.0)
-            soft = ramp * ramp * (3.0 - 2.0 * ramp)
-        out.append(torch.from_numpy(np.clip(soft, 0.0, 1.0)))
+        out.append(_grow_and_feather(hard, grow, feather))
     return torch.stack(out)
 
 
+def region_from_mask(mask: torch.Tensor, threshold: float = 0.04, grow: int = 8, feather: int = 8) -> torch.Tensor:
+    """The region of a given mask, with the same options as a detected one.
+
+    mask: [B, H, W] or [H, W] in [0, 1], e.g. the canvas's paint coverage (the layer's alpha, soft at brush edges)
+    threshold: a pixel belongs to the region where the mask exceeds this (any visible paint, at any opacity).
+    grow, feather: as ``painted_region``.
+    returns [B, H, W] float in [0, 1]: 1 on the whole region, so a stroke's opacity is not applied a second time
+    (the painted image already carries it); soft only in the feather laid outside.
+
+    Unlike a detected difference nothing is opened away: a given mask is intentional, thin strokes included.
+    """
+    m = mask if mask.ndim == 3 else mask.unsqueeze(0)
+    hard = (m.float() > threshold).cpu().numpy().astype(np.uint8)
+    return torch.stack([_grow_and_feather(frame, grow, feather) for frame in hard])
+
+
+def _grow_and_feather(hard: np.ndarray, grow: int, feather: int) -> torch.Tensor:
+    """A hard [H, W] uint8 region dilated by ``grow`` pixels, then a smoothstep edge ``feather`` pixels wide laid
+    outside it.  ->  [H, W] float32 in [0, 1]"""
+    if grow > 0:
+        hard = cv2.dilate(hard, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+    soft = hard.astype(np.float32)
+    if feather > 0 and hard.any():
+        distance = cv2.distanceTransform((1 - hard).astype(np.uint8), cv2.DIST_L2, 5)
+        ramp = np.clip(1.0 - distance / float(feather), 0.0, 1.0)
+        soft = ramp * ramp * (3.0 - 2.0 * ramp)
+    return torch.from_numpy(np.clip(soft, 0.0, 1.0))
+
+
 def to_latent(mask: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """A pixel mask at latent resolution: each latent pixel gets the mean of the image pixels it covers.
+    """A pixel mask at latent resolution: each latent cell gets the largest value among the pixels it covers.
 
     mask: [B, H, W] in [0, 1] -> [B, 1, height, width]
+    The largest, not the mean: a stroke thinner than a cell (8 pixels for SD1.5's VAE) still covers the cells it
+    crosses fully, where an average would weaken it to its share of the cell (a 6-pixel line: 0.75 at most).
     """
     if mask.ndim != 3:
         raise ValueError(f"mask must be [B, H, W], got {tuple(mask.shape)}")
-    return torch.nn.functional.adaptive_avg_pool2d(mask.float().unsqueeze(1), (height, width))
+    return torch.nn.functional.adaptive_max_pool2d(mask.float().unsqueeze(1), (height, width))

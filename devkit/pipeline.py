@@ -104,6 +104,6 @@ def fit(prompt: dict, nodes: dict[str, str], frames: int, size: int, steps: int)
             prompt[nodes[title]]["inputs"].update(width=size, height=size)
     if "Video size and frames" in nodes:
         prompt[nodes["Video size and frames"]]["inputs"]["batch_size"] = frames
-    for title in ("Intermediate image sampler", "Schedule"):
-        if title in nodes:
+    for title in ("Intermediate image sampler", "Content re-render", "Schedule", "Sample video"):
+        if title in nodes and "steps" in prompt[nodes[title]]["inputs"]:
             prompt[nodes[title]]["inputs"]["steps"] = steps

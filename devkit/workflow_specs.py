@@ -35,7 +35,9 @@ MODELS_NOTE = (
     "- models/animatediff_models: the motion module, e.g. pia.ckpt (PIA), v3_sd15_mm.ckpt or mm_sd_v15_v2.ckpt "
     "(AnimateDiff)\n\n"
     "Edit the intermediate image in the Edit Canvas: Tracks mode drags regions along paths (click pins an anchor), "
-    "Paint mode paints over it. Queue once to see the intermediate image in the canvas, edit, queue again."
+    "Paint mode paints over it. Queue once to see the intermediate image in the canvas, edit, queue again.\n\n"
+    "Content prompt: what your paint should become (the content step re-renders the painted area with it). "
+    "Motion prompt: how the video should move (it conditions the video model, apart from the image's prompt)."
 )
 
 BLUE, GREEN, PURPLE, ORANGE, GREY = "#3f789e", "#3f7e54", "#6b4fa0", "#a1662f", "#444444"
@@ -87,49 +89,98 @@ def edit_nodes(col: int, ref: str) -> tuple[list[Node], list[tuple]]:
     return nodes, links
 
 
-def sampling_nodes(
-    col: int, noise: str, latent: tuple[str, str | int], pos: tuple, neg: tuple, edit: bool, flow: bool, align: bool
-) -> tuple[list[Node], list[tuple]]:
-    """Guided sampling with the residual blend guider, then decode and save the video."""
+def content_nodes(col: int, image: str) -> tuple[list[Node], list[tuple]]:
+    """The paper's content instruction: the painted image re-rendered by the T2I model (img2img at moderate denoise,
+    only around the paint) with a content prompt, so a crude stroke becomes an object before the video stage; then
+    the paint instruction from it. With nothing painted the re-render changes nothing (its noise mask is empty)."""
     nodes = [
-        Node("guider", "IV_ResidualBlendGuider", "Residual blend guider", col, {"cfg": 7.5, "strength": 0.5}),
         Node(
-            "noise",
-            noise,
-            "Flow noise" if noise == "IV_FlowNoise" else "Noise",
+            "content_prompt",
+            "CLIPTextEncode",
+            "Content prompt",
             col,
-            {"noise_seed": 7, "control_after_generate": "fixed"},
+            {"text": "a bright yellow sun with glowing rays, detailed"},
         ),
-        Node("sampler", "KSamplerSelect", "Sampler", col, {"sampler_name": "euler"}),
-        Node("sigmas", "BasicScheduler", "Schedule", col, {"scheduler": "sgm_uniform", "steps": 25}),
-        Node("sample", "SamplerCustomAdvanced", "Sample video", col + 1),
-        Node("decode_video", "VAEDecode", "Decode video", col + 1),
-        Node("video", "CreateVideo", "Create video", col + 2, {"fps": 8.0}),
-        Node("save_video", "SaveVideo", "Save video", col + 2, {"filename_prefix": "interactivevideo/video"}),
+        Node("paint_area", "GrowMask", "Paint area", col, {"expand": 16, "tapered_corners": True}),
+        Node("painted_latent", "VAEEncode", "Encode painted image", col),
+        Node("content_mask", "SetLatentNoiseMask", "Re-render only the paint", col),
+        Node(
+            "content",
+            "KSampler",
+            "Content re-render",
+            col + 1,
+            {"seed": 3, "control_after_generate": "fixed", "steps": 20, "cfg": 7.0, "denoise": 0.55},
+        ),
+        Node("content_decode", "VAEDecode", "Content image", col + 1),
+        Node("content_preview", "PreviewImage", "Content preview", col + 1, height=300),
+        Node("paint", "IV_PaintEncode", "Paint to edit", col + 2),
     ]
     links = [
-        ("animated", 0, "guider", "model"),
-        (*pos, "guider", "positive"),
-        (*neg, "guider", "negative"),
-        ("animated", 0, "sigmas", "model"),
-        ("noise", 0, "sample", "noise"),
-        ("guider", 0, "sample", "guider"),
-        ("sampler", 0, "sample", "sampler"),
-        ("sigmas", 0, "sample", "sigmas"),
-        (*latent, "sample", "latent_image"),
-        ("sample", 0, "decode_video", "samples"),
+        ("ckpt", "CLIP", "content_prompt", "clip"),
+        ("canvas", "paint_mask", "paint_area", "mask"),
+        ("canvas", "painted", "painted_latent", "pixels"),
+        ("ckpt", "VAE", "painted_latent", "vae"),
+        ("painted_latent", 0, "content_mask", "samples"),
+        ("paint_area", 0, "content_mask", "mask"),
+        ("ckpt", "MODEL", "content", "model"),
+        ("content_prompt", 0, "content", "positive"),
+        ("neg", 0, "content", "negative"),
+        ("content_mask", 0, "content", "latent_image"),
+        ("content", 0, "content_decode", "samples"),
+        ("ckpt", "VAE", "content_decode", "vae"),
+        ("content_decode", 0, "content_preview", "images"),
+        ("ckpt", "VAE", "paint", "vae"),
+        (image, 0, "paint", "original"),
+        ("content_decode", 0, "paint", "painted"),
+        ("canvas", "paint_mask", "paint", "mask"),
+    ]
+    return nodes, links
+
+
+def motion_prompt_node(col: int, text: str) -> tuple[Node, tuple]:
+    """The paper's motion instruction: a prompt for the video model, apart from the image's prompt."""
+    return Node("motion_prompt", "CLIPTextEncode", "Motion prompt", col, {"text": text}), (
+        "ckpt",
+        "CLIP",
+        "motion_prompt",
+        "clip",
+    )
+
+
+def video_out_nodes(col: int, samples: str) -> tuple[list[Node], list[tuple]]:
+    nodes = [
+        Node("decode_video", "VAEDecode", "Decode video", col),
+        Node("video", "CreateVideo", "Create video", col + 1, {"fps": 8.0}),
+        Node("save_video", "SaveVideo", "Save video", col + 1, {"filename_prefix": "interactivevideo/video"}),
+    ]
+    links = [
+        (samples, 0, "decode_video", "samples"),
         ("ckpt", "VAE", "decode_video", "vae"),
         ("decode_video", 0, "video", "images"),
         ("video", 0, "save_video", "video"),
     ]
-    if edit:
-        links.append(("paint", "edit", "guider", "edit"))
-    if flow:
-        links.append(("flow", "flow", "guider", "flow"))
-        links.append(("flow", "flow", "noise", "flow"))
-    if align:
-        links.append(("align", 0, "guider", "align"))
     return nodes, links
+
+
+def custom_sampling_nodes(col: int, guider: str, latent: tuple[str, str | int]) -> tuple[list[Node], list[tuple]]:
+    """SamplerCustomAdvanced with flow noise (Eq. 3) and the given guider, then the video."""
+    nodes = [
+        Node("noise", "IV_FlowNoise", "Flow noise", col, {"noise_seed": 7, "control_after_generate": "fixed"}),
+        Node("sampler", "KSamplerSelect", "Sampler", col, {"sampler_name": "euler"}),
+        Node("sigmas", "BasicScheduler", "Schedule", col, {"scheduler": "sgm_uniform", "steps": 25}),
+        Node("sample", "SamplerCustomAdvanced", "Sample video", col + 1),
+    ]
+    links = [
+        ("flow", "flow", "noise", "flow"),
+        ("animated", 0, "sigmas", "model"),
+        ("noise", 0, "sample", "noise"),
+        (guider, 0, "sample", "guider"),
+        ("sampler", 0, "sample", "sampler"),
+        ("sigmas", 0, "sample", "sigmas"),
+        (*latent, "sample", "latent_image"),
+    ]
+    out_nodes, out_links = video_out_nodes(col + 1, "sample")
+    return nodes + out_nodes, links + out_links
 
 
 def animatediff_nodes(col: int, module: str) -> tuple[list[Node], list[tuple]]:
@@ -141,12 +192,30 @@ def animatediff_nodes(col: int, module: str) -> tuple[list[Node], list[tuple]]:
     return nodes, links
 
 
+def pia_nodes(col: int, image: str, paint: bool) -> tuple[list[Node], list[tuple]]:
+    """PIA conditioning on the motion prompt; with ``paint`` its image channels show the painted image."""
+    nodes = [Node("pia", "IV_PIAConditioning", "PIA conditioning", col, {"frames": FRAMES})]
+    links = [
+        ("motion_prompt", 0, "pia", "positive"),
+        ("neg", 0, "pia", "negative"),
+        ("ckpt", "VAE", "pia", "vae"),
+        (image, 0, "pia", "image"),
+    ]
+    if paint:
+        links.append(("paint", "paint", "pia", "paint"))
+    return nodes, links
+
+
+SAMPLING = "4. Sampling steered by your edits, then the video"
+
+
 def full_pipeline() -> Workflow:
+    """Text → intermediate image → paint (re-rendered by the content step) and drag → PIA video, Eq. 4 (dual)."""
     nodes = [
         checkpoint_node(0),
         Node("size", "EmptyLatentImage", "Image size", 0, {"width": SIZE, "height": SIZE, "batch_size": 1}),
         Node("note", "Note", "Read me", 0, {"text": MODELS_NOTE}, height=260),
-        *prompt_nodes(1, "a red fox running through a snowy forest, photo, detailed"),
+        *prompt_nodes(1, "a red fox in a snowy forest clearing, photo, detailed"),
         Node(
             "t2i",
             "KSampler",
@@ -167,46 +236,30 @@ def full_pipeline() -> Workflow:
         ("ckpt", "VAE", "decode", "vae"),
     ]
     e_nodes, e_links = edit_nodes(3, "decode")
-    nodes += e_nodes + [Node("paint", "IV_PaintEncode", "Paint to edit", 4)]
-    links += e_links + [
-        ("ckpt", "VAE", "paint", "vae"),
-        ("decode", 0, "paint", "original"),
-        ("canvas", "painted", "paint", "painted"),
-        ("canvas", "paint_mask", "paint", "mask"),
+    c_nodes, c_links = content_nodes(5, "decode")
+    a_nodes, a_links = animatediff_nodes(8, PIA)
+    motion_prompt, mp_link = motion_prompt_node(8, "the fox trots forward, snow falling, camera still, smooth motion")
+    p_nodes, p_links = pia_nodes(8, "decode", paint=True)
+    guider = Node("guider", "IV_ResidualBlendGuider", "Instructions guider (Eq. 4)", 9, {"cfg": 7.5, "mode": "dual"})
+    g_links = [
+        ("animated", 0, "guider", "model"),
+        ("pia", "positive", "guider", "positive"),
+        ("pia", "negative", "guider", "negative"),
+        ("paint", "paint", "guider", "edit"),
+        ("flow", "flow", "guider", "flow"),
     ]
-    a_nodes, a_links = animatediff_nodes(6, PIA)
-    nodes += a_nodes + [Node("pia", "IV_PIAConditioning", "PIA conditioning", 6, {"frames": FRAMES})]
-    links += a_links + [
-        ("pos", 0, "pia", "positive"),
-        ("neg", 0, "pia", "negative"),
-        ("ckpt", "VAE", "pia", "vae"),
-        ("decode", 0, "pia", "image"),
-    ]
-    s_nodes, s_links = sampling_nodes(
-        7,
-        "IV_FlowNoise",
-        ("pia", "latent"),
-        ("pia", "positive"),
-        ("pia", "negative"),
-        edit=True,
-        flow=True,
-        align=False,
-    )
-    nodes += s_nodes
-    links += s_links
+    s_nodes, s_links = custom_sampling_nodes(9, "guider", ("pia", "latent"))
+    nodes += e_nodes + c_nodes + a_nodes + [motion_prompt] + p_nodes + [guider] + s_nodes
+    links += e_links + c_links + a_links + [mp_link] + p_links + g_links + s_links
     groups = [
         Group("1. Intermediate image: text to image", ["ckpt", "size", "note", "pos", "neg", "t2i", "decode"], BLUE),
         Group(
-            "2. Your edits: drag and paint on the intermediate image",
-            ["canvas", "flow", "preview", "save_preview", "save_flow", "paint"],
+            "2. Your edits: drag, paint, content step",
+            ["canvas", "flow", "preview", "save_preview", "save_flow", *[n.key for n in c_nodes]],
             GREEN,
         ),
-        Group("3. Video model: PIA", ["motion", "animated", "pia"], PURPLE),
-        Group(
-            "4. Sampling steered by your edits, then the video",
-            ["guider", "noise", "sampler", "sigmas", "sample", "decode_video", "video", "save_video"],
-            ORANGE,
-        ),
+        Group("3. Video model: PIA", ["motion", "animated", "motion_prompt", "pia"], PURPLE),
+        Group(SAMPLING, ["guider", *[n.key for n in s_nodes]], ORANGE),
     ]
     return Workflow("interactivevideo_full_pipeline", nodes, links, groups)
 
@@ -225,103 +278,110 @@ def image_input_nodes() -> list[Node]:
 
 
 def animate_image() -> Workflow:
+    """Your photo → drag tracks → PIA video along them: a drag on its own, no paint needed (Apply Instructions on
+    the MODEL line, core CFGGuider, flow noise)."""
     nodes = [
         *image_input_nodes(),
         checkpoint_node(1),
-        *prompt_nodes(1, "a lively scene, smooth motion, photo"),
+        *prompt_nodes(1, "a lively scene, photo"),
         Node("note", "Note", "Read me", 1, {"text": MODELS_NOTE}, height=260),
     ]
     links = [("photo", 0, "resize", "image"), ("ckpt", "CLIP", "pos", "clip"), ("ckpt", "CLIP", "neg", "clip")]
     e_nodes, e_links = edit_nodes(2, "resize")
-    # The guider's flow moves an image: the unpainted canvas output, encoded (its paint mask is empty).
-    nodes += e_nodes + [Node("paint", "IV_PaintEncode", "Image to edit", 3)]
-    links += e_links + [
-        ("ckpt", "VAE", "paint", "vae"),
-        ("resize", 0, "paint", "original"),
-        ("canvas", "painted", "paint", "painted"),
-        ("canvas", "paint_mask", "paint", "mask"),
-    ]
+    image_latent = Node("image_latent", "VAEEncode", "Image latent", 3)
     a_nodes, a_links = animatediff_nodes(5, PIA)
-    nodes += a_nodes + [Node("pia", "IV_PIAConditioning", "PIA conditioning", 5, {"frames": FRAMES})]
-    links += a_links + [
-        ("pos", 0, "pia", "positive"),
-        ("neg", 0, "pia", "negative"),
-        ("ckpt", "VAE", "pia", "vae"),
-        ("resize", 0, "pia", "image"),
+    motion_prompt, mp_link = motion_prompt_node(5, "smooth natural motion along the drag, camera still")
+    p_nodes, p_links = pia_nodes(5, "resize", paint=False)
+    instructed = [
+        Node("instructions", "IV_ApplyInstructions", "Apply instructions", 6),
+        Node("guider", "CFGGuider", "Guider", 6, {"cfg": 7.5}),
     ]
-    s_nodes, s_links = sampling_nodes(
-        6,
-        "IV_FlowNoise",
-        ("pia", "latent"),
-        ("pia", "positive"),
-        ("pia", "negative"),
-        edit=True,
-        flow=True,
-        align=False,
-    )
-    nodes += s_nodes
-    links += s_links
+    i_links = [
+        ("resize", 0, "image_latent", "pixels"),
+        ("ckpt", "VAE", "image_latent", "vae"),
+        ("animated", 0, "instructions", "model"),
+        ("flow", "flow", "instructions", "flow"),
+        ("image_latent", 0, "instructions", "image"),
+        ("instructions", 0, "guider", "model"),
+        ("pia", "positive", "guider", "positive"),
+        ("pia", "negative", "guider", "negative"),
+    ]
+    s_nodes, s_links = custom_sampling_nodes(7, "guider", ("pia", "latent"))
+    nodes += e_nodes + [image_latent] + a_nodes + [motion_prompt] + p_nodes + instructed + s_nodes
+    links += e_links + a_links + [mp_link] + p_links + i_links + s_links
     groups = [
         Group("1. Your image and the models", ["photo", "resize", "ckpt", "pos", "neg", "note"], BLUE),
         Group(
-            "2. Drag: tracks on your image", ["canvas", "flow", "preview", "save_preview", "save_flow", "paint"], GREEN
+            "2. Drag: tracks on your image",
+            ["canvas", "flow", "preview", "save_preview", "save_flow", "image_latent"],
+            GREEN,
         ),
-        Group("3. Video model: PIA", ["motion", "animated", "pia"], PURPLE),
-        Group(
-            "4. Sampling along your tracks, then the video",
-            ["guider", "noise", "sampler", "sigmas", "sample", "decode_video", "video", "save_video"],
-            ORANGE,
-        ),
+        Group("3. Video model: PIA", ["motion", "animated", "motion_prompt", "pia"], PURPLE),
+        Group(SAMPLING, ["instructions", "guider", *[n.key for n in s_nodes]], ORANGE),
     ]
     return Workflow("interactivevideo_animate_image", nodes, links, groups)
 
 
 def paint_edit_clip() -> Workflow:
+    """Your photo → paint (re-rendered by the content step) → AnimateDiff v3 clip showing the paint, every frame
+    aligned to the edited photo: Apply Instructions on the MODEL line of a stock KSampler."""
     nodes = [
         *image_input_nodes(),
         checkpoint_node(1),
-        *prompt_nodes(1, "a calm scene, gentle motion, photo"),
+        *prompt_nodes(1, "a calm scene, photo"),
         Node("note", "Note", "Read me", 1, {"text": MODELS_NOTE}, height=260),
         Node("canvas", "IV_TrajectoryEditor", "Edit canvas", 2, {"frames": FRAMES}, width=420, height=560),
-        Node("paint", "IV_PaintEncode", "Paint to edit", 3),
-        Node("align", "IV_ImageAlign", "Image alignment", 3, {"frames": FRAMES}),
-        Node(
-            "video_latent",
-            "EmptyLatentImage",
-            "Video size and frames",
-            3,
-            {"width": SIZE, "height": SIZE, "batch_size": FRAMES},
-        ),
     ]
     links = [
         ("photo", 0, "resize", "image"),
         ("ckpt", "CLIP", "pos", "clip"),
         ("ckpt", "CLIP", "neg", "clip"),
         ("resize", 0, "canvas", "reference"),
-        ("ckpt", "VAE", "paint", "vae"),
-        ("resize", 0, "paint", "original"),
-        ("canvas", "painted", "paint", "painted"),
-        ("canvas", "paint_mask", "paint", "mask"),
+    ]
+    c_nodes, c_links = content_nodes(3, "resize")
+    a_nodes, a_links = animatediff_nodes(6, V3)
+    motion_prompt, mp_link = motion_prompt_node(6, "gentle motion, leaves swaying, camera still")
+    rest = [
+        Node("align", "IV_ImageAlign", "Image alignment", 6, {"frames": FRAMES}),
+        Node(
+            "video_latent",
+            "EmptyLatentImage",
+            "Video size and frames",
+            6,
+            {"width": SIZE, "height": SIZE, "batch_size": FRAMES},
+        ),
+        Node("instructions", "IV_ApplyInstructions", "Apply instructions", 7),
+        Node(
+            "sample",
+            "KSampler",
+            "Sample video",
+            7,
+            {"seed": 7, "control_after_generate": "fixed", "steps": 25, "cfg": 7.5, "scheduler": "sgm_uniform"},
+        ),
+    ]
+    r_links = [
         ("ckpt", "VAE", "align", "vae"),
         ("resize", 0, "align", "image"),
+        ("animated", 0, "instructions", "model"),
+        ("paint", "paint", "instructions", "paint"),
+        ("align", "align", "instructions", "align"),
+        ("instructions", 0, "sample", "model"),
+        ("motion_prompt", 0, "sample", "positive"),
+        ("neg", 0, "sample", "negative"),
+        ("video_latent", 0, "sample", "latent_image"),
     ]
-    a_nodes, a_links = animatediff_nodes(4, V3)
-    nodes += a_nodes
-    links += a_links
-    s_nodes, s_links = sampling_nodes(
-        5, "RandomNoise", ("video_latent", 0), ("pos", 0), ("neg", 0), edit=True, flow=False, align=True
-    )
-    nodes += s_nodes
-    links += s_links
+    o_nodes, o_links = video_out_nodes(8, "sample")
+    nodes += c_nodes + a_nodes + [motion_prompt] + rest + o_nodes
+    links += c_links + a_links + [mp_link] + r_links + o_links
     groups = [
         Group("1. Your image and the models", ["photo", "resize", "ckpt", "pos", "neg", "note"], BLUE),
-        Group("2. Paint over your image", ["canvas", "paint", "align", "video_latent"], GREEN),
-        Group("3. Video model: AnimateDiff v3", ["motion", "animated"], PURPLE),
+        Group("2. Paint, then the content step", ["canvas", *[n.key for n in c_nodes]], GREEN),
         Group(
-            "4. Sampling pulled toward your paint and image, then the video",
-            ["guider", "noise", "sampler", "sigmas", "sample", "decode_video", "video", "save_video"],
-            ORANGE,
+            "3. Video model: AnimateDiff v3",
+            ["motion", "animated", "motion_prompt", "align", "video_latent"],
+            PURPLE,
         ),
+        Group(SAMPLING, ["instructions", "sample", *[n.key for n in o_nodes]], ORANGE),
     ]
     return Workflow("interactivevideo_paint_edit_clip", nodes, links, groups)
 

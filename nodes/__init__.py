@@ -3,7 +3,7 @@
 from comfy_api.latest import io
 
 from .animatediff import IV_ApplyAnimateDiff, IV_ImageAlign, IV_LoadMotionModule, IV_PIAConditioning
-from .guider import IV_FlowNoise, IV_ResidualBlendGuider
+from .guider import IV_ApplyInstructions, IV_FlowNoise, IV_ResidualBlendGuider
 from .paint import IV_PaintEncode
 from .sampler import IV_Sampler
 from .trajectory import IV_MotionPreview, IV_TrajectoryEditor, IV_TrajectoryToFlow
@@ -18,6 +18,7 @@ NODES: list[type[io.ComfyNode]] = [
     IV_ApplyAnimateDiff,
     IV_PIAConditioning,
     IV_ImageAlign,
+    IV_ApplyInstructions,
     IV_ResidualBlendGuider,
     IV_FlowNoise,
     IV_Sampler,

@@ -9,10 +9,10 @@ import torch
 from comfy_api.latest import io
 
 from ..core.alignment import AFFINITY_PRESETS, preset_affinity
-from ..core.edit import Edit
+from ..core.instructions import Align, edited_image
 from . import comfy_internals as ci
-from .iv_types import Edit as EditType
-from .iv_types import MotionModule
+from . import iv_types
+from .guider import as_paints
 
 ci.register_motion_module_folder()
 
@@ -70,7 +70,10 @@ class IV_LoadMotionModule(io.ComfyNode):
                     "mm_sd_v15_v2.ckpt, v3_sd15_mm.ckpt or pia.ckpt.",
                 )
             ],
-            outputs=[MotionModule.Output(display_name="motion_module"), io.String.Output(display_name="format")],
+            outputs=[
+                iv_types.MotionModule.Output(display_name="motion_module"),
+                io.String.Output(display_name="format"),
+            ],
         )
 
     @classmethod
@@ -91,7 +94,7 @@ class IV_ApplyAnimateDiff(io.ComfyNode):
             "context windows on top.",
             inputs=[
                 io.Model.Input("model", tooltip="An SD1.5 MODEL, e.g. from Load Checkpoint."),
-                MotionModule.Input("motion_module", tooltip="From Load Motion Module (IV)."),
+                iv_types.MotionModule.Input("motion_module", tooltip="From Load Motion Module (IV)."),
                 io.Combo.Input(
                     "beta_schedule",
                     options=list(ci.BETA_SCHEDULES),
@@ -139,6 +142,12 @@ class IV_PIAConditioning(io.ComfyNode):
                 io.Conditioning.Input("positive", tooltip="Positive prompt conditioning."),
                 io.Conditioning.Input("negative", tooltip="Negative prompt conditioning."),
                 *_image_affinity_inputs(),
+                iv_types.Paint.Input(
+                    "paint",
+                    optional=True,
+                    tooltip="The paint instruction (Paint Encode (IV)) on this image: PIA's image channels then "
+                    "show the painted image, so they agree with the paint instead of pulling back to the original.",
+                ),
             ],
             outputs=[
                 io.Conditioning.Output(display_name="positive"),
@@ -149,9 +158,18 @@ class IV_PIAConditioning(io.ComfyNode):
 
     @classmethod
     def execute(
-        cls, positive, negative, vae, image, frames, condition_frame, affinity, custom_affinity
+        cls, positive, negative, vae, image, frames, condition_frame, affinity, custom_affinity, paint=None
     ) -> io.NodeOutput:
         weights, latent = _affinity_and_latent(vae, image, frames, condition_frame, affinity, custom_affinity)
+        paints = as_paints(paint)
+        if paints:
+            if tuple(paints[0].original.shape[1:]) != tuple(latent.shape[1:]):
+                raise ValueError(
+                    f"IV_PIAConditioning: the paint was encoded at {tuple(paints[0].original.shape[1:])} (C, h, w) "
+                    f"but the image here is {tuple(latent.shape[1:])}: paint on the same image at the same size"
+                )
+            painted, _ = edited_image(latent, paints)
+            latent = painted[:1]
         _, c, h, w = latent.shape
         image_latent = ci.sd15_process_latent_in(latent).expand(frames, c, h, w)
         mask = weights.view(frames, 1, 1, 1).expand(frames, 1, h, w)
@@ -170,14 +188,15 @@ class IV_ImageAlign(io.ComfyNode):
             node_id="IV_ImageAlign",
             display_name="Image Align (IV)",
             category="InteractiveVideo/animatediff",
-            description="Tie every frame to the intermediate image with PIA-style decaying weights, as an IV_EDIT "
-            "for the Residual Blend Guider: works with plain AnimateDiff v2/v3, no PIA file needed.",
+            description="The alignment instruction (IV_ALIGN): ties every frame to the intermediate image with "
+            "PIA-style decaying weights, for Apply Instructions (IV) or the guider. It pulls toward the edited image "
+            "moved along the flow (paint and drag win where they act); works with plain AnimateDiff v2/v3, no PIA "
+            "file needed.",
             inputs=_image_affinity_inputs(),
-            outputs=[EditType.Output(display_name="align")],
+            outputs=[iv_types.Align.Output(display_name="align", tooltip="The alignment instruction (IV_ALIGN).")],
         )
 
     @classmethod
     def execute(cls, vae, image, frames, condition_frame, affinity, custom_affinity) -> io.NodeOutput:
         weights, z0 = _affinity_and_latent(vae, image, frames, condition_frame, affinity, custom_affinity)
-        mask = torch.ones(1, 1, z0.shape[2], z0.shape[3])
-        return io.NodeOutput(Edit(target=z0, mask=mask, original=z0, frame_weights=weights))
+        return io.NodeOutput(Align(image=z0, affinity=weights))

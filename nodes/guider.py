@@ -1,142 +1,237 @@
-"""IV_ResidualBlendGuider (GUIDER) and IV_FlowNoise (NOISE): the instructions steering every sampling step."""
+"""The instructions steering every sampling step: IV_ApplyInstructions (a MODEL patch, any sampler),
+IV_ResidualBlendGuider (GUIDER, also Eq. 4's dual path) and IV_FlowNoise (NOISE)."""
 
 from __future__ import annotations
 
 import torch
 from comfy_api.latest import io
 
-from ..core.blend import CURVES, Schedule, resample_frames
-from ..core.edit import Edit
+from ..core.blend import CURVES, DEFAULT_SCHEDULE, Schedule, resample_frames
 from ..core.flow import Flow
+from ..core.instructions import Align, Paint
 from ..core.noise import flow_noise
 from . import iv_types
-from .comfy_internals import ResidualBlendGuider, has_image_conditioning, show_text
+from .comfy_internals import (
+    InstructionPlan,
+    ResidualBlendGuider,
+    apply_instructions,
+    has_image_conditioning,
+    show_text,
+)
 
 MODES = ("residual", "dual")
 
 BLEND_DESCRIPTION = (
-    "Per step, after CFG, the denoised prediction x̂₀ of frame f is pulled toward each instruction k: "
-    "x̂₀ ← x̂₀ + s(σ)·Σ_k M_k,f·(T_k,f − x̂₀) / max(1, Σ_k M_k,f). "
-    "Paint edits: T_f = z₀′ warped to frame f along the flow, M_f = max(mask warped along the flow, flow weight) "
-    "(without a flow: T_f = z₀′, M_f = mask). Align edits: T_f = their target, M_f = mask·frame_weights[f]. "
-    "s(σ) = strength shaped by the curve over [start_percent, end_percent] of sampling, 0 outside. "
-    "'dual' (Eq. 4) instead predicts a second x̂₀′ with the model's image latent replaced by the edited one and "
-    "uses x̂₀ + s·M·(x̂₀′ − x̂₀); models without image conditioning run 'residual' (with a warning)."
+    "The instructions compose by one rule (README, 'Instructions'): all roles share one target per frame f, the "
+    "edited image E = z₀ + P⊙(z₀′ − z₀) moved along the flow, T_f = warp(E, flow_f), and their regions combine by "
+    "max, M_f = max(paint region moved along the flow, the flow's weight, alignment affinity a_f): inside paint "
+    "the paint shows, inside a dragged region the moved image, elsewhere alignment pulls toward the same moved, "
+    "edited image by a_f. Per step, after CFG: x̂₀ ← x̂₀ + s(σ)·M_f⊙(T_f − x̂₀), s(σ) = strength shaped by the "
+    "curve over [start_percent, end_percent] of sampling progress in σ, 0 outside."
 )
 
 
-def as_edits(value: Edit | list[Edit] | None, name: str) -> list[Edit]:
+def as_paints(value) -> list[Paint]:
     if value is None:
         return []
-    edits = list(value) if isinstance(value, (list, tuple)) else [value]
-    for e in edits:
-        if not isinstance(e, Edit):
-            raise ValueError(f"'{name}' must be an IV_EDIT (from IV_PaintEncode or IV_ImageAlign), got {type(e)}")
-    return edits
+    paints = list(value) if isinstance(value, (list, tuple)) else [value]
+    for p in paints:
+        if not isinstance(p, Paint):
+            raise ValueError(f"the paint input must be an IV_PAINT (from Paint Encode (IV)), got {type(p).__name__}")
+    return paints
 
 
-def blend_inputs(default_mode: str = "residual") -> list[io.Input]:
-    """The inputs IV_ResidualBlendGuider and IV_Sampler share (instructions and how strongly they act)."""
+def _check_role(value, kind: type, what: str, source: str):
+    if value is not None and not isinstance(value, kind):
+        raise ValueError(f"'{what}' must be an {source}, got {type(value).__name__}")
+    return value
+
+
+def instruction_inputs(paint_name: str = "paint") -> list[io.Input]:
+    """The instruction roles, shared by Apply Instructions, the guider and the sampler."""
     return [
-        iv_types.Edit.Input(
-            "edit",
+        iv_types.Paint.Input(
+            paint_name,
             optional=True,
-            tooltip="Paint edit(s) from IV_PaintEncode: targets and regions, moved along the flow if one is given.",
+            tooltip="The paint instruction (IV_PAINT from Paint Encode (IV)), or a list of them: inside the painted "
+            "region the video shows the paint, moved along the flow if one is given.",
         ),
         iv_types.Flow.Input(
             "flow",
             optional=True,
-            tooltip="Dense flow from a trajectory (IV_FLOW): moves the paint targets/regions; its weight adds the "
-            "moving region. Needs an edit to supply the image that moves.",
+            tooltip="The motion instruction (IV_FLOW from Trajectory to Flow (IV)): moves the image and the paint "
+            "on it; inside dragged regions every frame shows the image moved there.",
         ),
-        iv_types.Edit.Input(
+        iv_types.Align.Input(
             "align",
             optional=True,
-            tooltip="Image alignment edit(s) from IV_ImageAlign: pulls frames toward the intermediate image, "
-            "scaled per frame by their frame weights.",
-        ),
-        io.Float.Input(
-            "strength",
-            default=0.5,
-            min=0.0,
-            max=1.0,
-            step=0.01,
-            tooltip="1 − λ of the paper: 0 = the model alone, 1 = follow the instructions fully inside their regions.",
-        ),
-        io.Float.Input(
-            "start_percent",
-            default=0.0,
-            min=0.0,
-            max=1.0,
-            step=0.01,
-            tooltip="Sampling progress (0 = first step) where the blend starts acting.",
-        ),
-        io.Float.Input(
-            "end_percent",
-            default=1.0,
-            min=0.0,
-            max=1.0,
-            step=0.01,
-            tooltip="Sampling progress (1 = last step) after which the blend stops acting.",
-        ),
-        io.Combo.Input(
-            "curve",
-            options=list(CURVES),
-            default="constant",
-            tooltip="Strength over the span: constant s, linear s·(1−u), cosine s·(1+cos πu)/2, u = 0→1 over it.",
-        ),
-        io.Combo.Input(
-            "mode",
-            options=list(MODES),
-            default=default_mode,
-            tooltip="residual: one model pass per step. dual: Eq. 4 with a second (batched) prediction on the "
-            "edited image latent; needs an image-conditioned model, otherwise runs as residual.",
+            tooltip="The alignment instruction (IV_ALIGN from Image Align (IV)): ties every frame to the edited "
+            "image moved along the flow, frame f with its affinity; never dilutes paint or drag.",
         ),
     ]
 
 
-def build_guider(
-    node_id,
-    model,
-    positive,
-    negative,
-    cfg: float,
+IMAGE_INPUT_TOOLTIP = (
+    "The intermediate image's latent (VAE Encode): the image a flow moves when neither a paint nor an alignment "
+    "is connected (they carry it). Needed for a drag on its own."
+)
+
+
+def schedule_inputs(defaults: Schedule = DEFAULT_SCHEDULE) -> list[io.Input]:
+    return [
+        io.Float.Input(
+            "strength",
+            default=defaults.strength,
+            min=0.0,
+            max=1.0,
+            step=0.01,
+            tooltip="1 − λ of the paper: 0 = the model alone, 1 = the instructions fully inside their regions.",
+        ),
+        io.Float.Input(
+            "start_percent",
+            default=defaults.start,
+            min=0.0,
+            max=1.0,
+            step=0.01,
+            tooltip="Sampling progress in σ (0 = the largest σ, 1 = σ 0; not the step count) where the "
+            "instructions start acting.",
+        ),
+        io.Float.Input(
+            "end_percent",
+            default=defaults.end,
+            min=0.0,
+            max=1.0,
+            step=0.01,
+            tooltip="Sampling progress in σ after which the model is left alone. The default 0.8 leaves the last "
+            "refinement to the model instead of ending on a blend of model and target.",
+        ),
+        io.Combo.Input(
+            "curve",
+            options=list(CURVES),
+            default=defaults.curve,
+            tooltip="Strength over the span: constant s, linear s·(1−u), cosine s·(1+cos πu)/2, u = 0→1 over it.",
+        ),
+    ]
+
+
+def build_plan(
     strength: float,
     start_percent: float,
     end_percent: float,
     curve: str,
-    mode: str,
-    edit=None,
+    paint=None,
     flow=None,
     align=None,
-) -> ResidualBlendGuider:
-    """The guider from the inputs of ``blend_inputs`` (shared by IV_ResidualBlendGuider and IV_Sampler)."""
+    image: dict | None = None,
+    node_id: str | None = None,
+) -> InstructionPlan:
+    """The instructions and their schedule, checked, from the inputs of ``instruction_inputs``/``schedule_inputs``."""
     if start_percent > end_percent:
         raise ValueError(
-            f"start_percent ({start_percent}) is after end_percent ({end_percent}): the blend would never act"
+            f"start_percent ({start_percent}) is after end_percent ({end_percent}): the instructions would never act"
         )
-    if flow is not None and not isinstance(flow, Flow):
-        raise ValueError(f"'flow' must be an IV_FLOW (from IV_TrajectoryToFlow), got {type(flow)}")
-    paint, aligned = as_edits(edit, "edit"), as_edits(align, "align")
-    if flow is not None and not paint:
+    _check_role(flow, Flow, "flow", "IV_FLOW (from Trajectory to Flow (IV))")
+    _check_role(align, Align, "align", "IV_ALIGN (from Image Align (IV))")
+    latent = None
+    if image is not None:
+        latent = image["samples"] if isinstance(image, dict) else image
+        if latent.ndim == 5:  # a video VAE's single frame [B, C, 1, h, w]
+            latent = latent[:, :, 0]
+        latent = latent[:1].float()
+    instructions = {"paints": as_paints(paint), "flow": flow, "align": align, "image": latent}
+    if flow is not None and not instructions["paints"] and align is None and latent is None:
         raise ValueError(
-            "A flow was given without an edit: the flow moves an image, so connect IV_PaintEncode's edit (with "
-            "the original as 'painted' if nothing was painted)"
+            "a flow moves an image, and none is connected: connect the intermediate image's latent (VAE Encode) to "
+            "'image', or a paint (Paint Encode (IV)) or an alignment (Image Align (IV)), which carry it"
         )
+    return InstructionPlan(instructions, Schedule(strength, start_percent, end_percent, curve), node_id)
+
+
+def build_guider(
+    node_id, model, positive, negative, cfg: float, mode: str, plan: InstructionPlan
+) -> ResidualBlendGuider:
     dual = mode == "dual"
     if dual and not has_image_conditioning(positive):
         show_text(
             node_id,
             "IV_ResidualBlendGuider: mode 'dual' needs a model conditioned on an image latent (concat_latent_image "
-            "in the conditioning, e.g. PIA/SVD-like/inpainting); this conditioning has none, so it runs as 'residual'",
+            "in the conditioning, or PIA Conditioning's image channels); this conditioning has none, so it runs "
+            "as 'residual'",
         )
         dual = False
-    guider = ResidualBlendGuider(
-        model, paint, aligned, flow, Schedule(strength, start_percent, end_percent, curve), dual=dual, node_id=node_id
-    )
+    guider = ResidualBlendGuider(model, plan, dual=dual, node_id=node_id)
     guider.set_conds(positive, negative)
     guider.set_cfg(cfg)
     return guider
+
+
+def guider_from_inputs(
+    node_id,
+    model,
+    positive,
+    negative,
+    cfg: float,
+    mode: str,
+    strength: float,
+    start_percent: float,
+    end_percent: float,
+    curve: str,
+    edit=None,
+    flow=None,
+    align=None,
+    image=None,
+) -> ResidualBlendGuider:
+    """The guider from the inputs of ``guider_inputs`` (IV_ResidualBlendGuider and IV_Sampler)."""
+    plan = build_plan(strength, start_percent, end_percent, curve, edit, flow, align, image, node_id)
+    return build_guider(node_id, model, positive, negative, cfg, mode, plan)
+
+
+def guider_inputs() -> list[io.Input]:
+    """Everything after model/conds/cfg that IV_ResidualBlendGuider and IV_Sampler share (order kept for saved
+    workflows: the paint input is still called 'edit' there)."""
+    return [
+        *instruction_inputs(paint_name="edit"),
+        *schedule_inputs(),
+        io.Combo.Input(
+            "mode",
+            options=list(MODES),
+            default="residual",
+            tooltip="residual: one model pass per step (the same as Apply Instructions (IV) on the MODEL). dual: "
+            "Eq. 4, a second (batched) prediction with the model's image channels (PIA Conditioning, or "
+            "concat_latent_image models) replaced by the edited image moved along the flow; without image "
+            "conditioning it runs as residual.",
+        ),
+        io.Latent.Input("image", optional=True, tooltip=IMAGE_INPUT_TOOLTIP),
+    ]
+
+
+class IV_ApplyInstructions(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="IV_ApplyInstructions",
+            display_name="Apply Instructions (IV)",
+            category="InteractiveVideo/sampling",
+            description="Patches a MODEL so that any sampler applies InteractiveVideo's instructions: put it on the "
+            "MODEL line before KSampler, KSamplerAdvanced or SamplerCustom(Advanced) with any guider. A clone is "
+            "patched (a post-CFG function); the input MODEL is untouched. " + BLEND_DESCRIPTION + " For Eq. 4's "
+            "'dual' mode use Residual Blend Guider (IV).",
+            inputs=[
+                io.Model.Input("model", tooltip="The (video) model; it is cloned, never modified."),
+                *instruction_inputs(),
+                io.Latent.Input("image", optional=True, tooltip=IMAGE_INPUT_TOOLTIP),
+                *schedule_inputs(),
+            ],
+            outputs=[io.Model.Output(tooltip="The model with the instructions applied at every step.")],
+            hidden=[io.Hidden.unique_id],
+        )
+
+    @classmethod
+    def execute(
+        cls, model, strength, start_percent, end_percent, curve, paint=None, flow=None, align=None, image=None
+    ) -> io.NodeOutput:
+        plan = build_plan(strength, start_percent, end_percent, curve, paint, flow, align, image, cls.hidden.unique_id)
+        return io.NodeOutput(apply_instructions(model, plan))
 
 
 class IV_ResidualBlendGuider(io.ComfyNode):
@@ -147,7 +242,8 @@ class IV_ResidualBlendGuider(io.ComfyNode):
             display_name="Residual Blend Guider (IV)",
             category="InteractiveVideo/sampling",
             description="A GUIDER for SamplerCustomAdvanced (any sampler and scheduler): CFG plus InteractiveVideo's "
-            "synergistic instructions. " + BLEND_DESCRIPTION,
+            "instructions. " + BLEND_DESCRIPTION + " 'dual' (Eq. 4) predicts a second x̂₀′ with the model's image "
+            "channels replaced by the edited image moved along the flow and uses x̂₀ + s·M⊙(x̂₀′ − x̂₀).",
             inputs=[
                 io.Model.Input("model", tooltip="The (video) model; it is cloned, never modified."),
                 io.Conditioning.Input("positive", tooltip="Positive conditioning, as for CFGGuider."),
@@ -161,22 +257,22 @@ class IV_ResidualBlendGuider(io.ComfyNode):
                     round=0.01,
                     tooltip="Classifier-free guidance scale.",
                 ),
-                *blend_inputs(),
+                *guider_inputs(),
             ],
             outputs=[io.Guider.Output()],
             hidden=[io.Hidden.unique_id],
         )
 
     @classmethod
-    def execute(cls, model, positive, negative, cfg, **blend) -> io.NodeOutput:
-        return io.NodeOutput(build_guider(cls.hidden.unique_id, model, positive, negative, cfg, **blend))
+    def execute(cls, model, positive, negative, cfg, **instructions) -> io.NodeOutput:
+        return io.NodeOutput(guider_from_inputs(cls.hidden.unique_id, model, positive, negative, cfg, **instructions))
 
 
 class FlowNoise:
     """ComfyUI NOISE: frame 0's seeded noise warped along the flow into every frame (core.noise.flow_noise)."""
 
-    def __init__(self, seed: int, flow: Flow, variation: float = 0.0):
-        self.seed, self.flow, self.variation = seed, flow, variation
+    def __init__(self, seed: int, flow: Flow, variation: float = 0.0, frozen: bool = False):
+        self.seed, self.flow, self.variation, self.frozen = seed, flow, variation, frozen
 
     def generate_noise(self, input_latent: dict) -> torch.Tensor:
         latent = input_latent["samples"]
@@ -189,7 +285,9 @@ class FlowNoise:
                 f"IV_FlowNoise: the flow has {motion.shape[0]} frames but the latent batch has {frames}: make the "
                 f"flow with {frames} frames"
             )
-        return flow_noise(tuple(latent.shape), motion, self.seed, self.variation, dtype=latent.dtype)
+        return flow_noise(
+            tuple(latent.shape), motion, self.seed, self.variation, dtype=latent.dtype, frozen=self.frozen
+        )
 
 
 class IV_FlowNoise(io.ComfyNode):
@@ -199,10 +297,11 @@ class IV_FlowNoise(io.ComfyNode):
             node_id="IV_FlowNoise",
             display_name="Flow Noise (IV)",
             category="InteractiveVideo/sampling",
-            description="NOISE for SamplerCustomAdvanced (the paper's Eq. 3, R(ε)): frame 0's seeded noise warped "
-            "along the flow into every frame, so moving content keeps its noise. Warping is variance-preserving "
-            "(bilinear weights renormalised), so every frame stays standard normal; noise entering the view is "
-            "fresh. Same seed, same noise.",
+            description="NOISE for SamplerCustomAdvanced (the paper's Eq. 3, R(ε)): frame 0's seeded noise carried "
+            "along the flow, so moving content keeps its noise. Integral noise warping: every sample stays N(0, 1) "
+            "and neighbouring samples stay independent however far a drag stretches the image (no low-frequency "
+            "noise for the model to read as structure). Still pixels get fresh noise each frame unless 'frozen'; "
+            "noise entering the view is fresh. Same seed, same noise.",
             inputs=[
                 io.Int.Input(
                     "noise_seed",
@@ -219,14 +318,22 @@ class IV_FlowNoise(io.ComfyNode):
                     min=0.0,
                     max=1.0,
                     step=0.01,
-                    tooltip="Share of independent per-frame noise mixed in (variance-preserving); 0 = the paper's R(ε).",
+                    tooltip="Share of independent per-frame noise mixed into the moving content (variance-preserving); "
+                    "0 = the paper's R(ε).",
+                ),
+                io.Boolean.Input(
+                    "frozen",
+                    default=False,
+                    optional=True,
+                    tooltip="Still pixels repeat frame 0's noise in every frame (the paper's R(ε) as is). Off: they "
+                    "get independent noise per frame, as in an ordinary video latent.",
                 ),
             ],
             outputs=[io.Noise.Output()],
         )
 
     @classmethod
-    def execute(cls, noise_seed, flow, variation) -> io.NodeOutput:
+    def execute(cls, noise_seed, flow, variation, frozen=False) -> io.NodeOutput:
         if not isinstance(flow, Flow):
             raise ValueError(f"'flow' must be an IV_FLOW (from IV_TrajectoryToFlow), got {type(flow)}")
-        return io.NodeOutput(FlowNoise(noise_seed, flow, variation))
+        return io.NodeOutput(FlowNoise(noise_seed, flow, variation, frozen))

@@ -1,12 +1,12 @@
-"""IV_PaintEncode: the painted edit as an ``IV_EDIT`` (target z₀′, original z₀, soft region at latent size)."""
+"""IV_PaintEncode: the paint instruction as an ``IV_PAINT`` (painted z₀′, original z₀, region at latent size)."""
 
 from __future__ import annotations
 
 import torch
 from comfy_api.latest import io
 
-from ..core.edit import Edit
-from ..core.mask import painted_region, to_latent
+from ..core.instructions import Paint
+from ..core.mask import painted_region, region_from_mask, to_latent
 from . import iv_types
 from .comfy_internals import show_text
 
@@ -43,11 +43,14 @@ class IV_PaintEncode(io.ComfyNode):
             display_name="Paint Encode (IV)",
             category="InteractiveVideo/edit",
             description=(
-                "Turns a painted edit into an instruction for IV_ResidualBlendGuider: encodes the original and the "
-                "painted image with the VAE (raw latents z₀, z₀′) and finds the painted region. Without a mask the "
-                "region is where the images differ by more than 'threshold' (cleaned of specks, grown by 'grow' "
-                "pixels, feathered by 'feather'); it is averaged down to latent resolution. Images must be the same "
-                "size: nothing is cropped or resized silently."
+                "Turns a painting into the paint instruction (IV_PAINT) for Apply Instructions (IV) or the guider: "
+                "encodes the original and the painted image with the VAE (raw latents z₀, z₀′) and finds the "
+                "painted region. With a mask (the canvas's paint_mask) the region is where the mask exceeds "
+                "'threshold'; without one, where the images differ by more than 'threshold' (specks removed). "
+                "Either way it is grown by 'grow' pixels and feathered by 'feather', and a latent cell counts as "
+                "much as the most-painted pixel in it, so a thin stroke still covers its cells. The region is 1 "
+                "wherever there is paint: the painted image already carries the stroke's opacity, which therefore "
+                "applies once. Images must be the same size: nothing is cropped or resized silently."
             ),
             inputs=[
                 io.Vae.Input("vae", tooltip="The VAE of the checkpoint that will sample the video."),
@@ -59,7 +62,8 @@ class IV_PaintEncode(io.ComfyNode):
                 io.Mask.Input(
                     "mask",
                     optional=True,
-                    tooltip="Where the edit applies (1 = edited). Leave empty to detect it from the difference.",
+                    tooltip="Where paint covers the image (the canvas's paint_mask, or any MASK). Leave empty to "
+                    "detect the region from the difference between the images.",
                 ),
                 io.Float.Input(
                     "threshold",
@@ -67,22 +71,23 @@ class IV_PaintEncode(io.ComfyNode):
                     min=0.0,
                     max=1.0,
                     step=0.005,
-                    tooltip="Smallest per-channel change (0-1) that counts as paint when no mask is given.",
+                    tooltip="With a mask: the smallest mask value that counts as painted. Without: the smallest "
+                    "per-channel change (0-1) between the images that counts as paint.",
                 ),
                 io.Int.Input(
                     "grow",
                     default=8,
                     min=0,
                     max=256,
-                    tooltip="Pixels to dilate the detected region by (covers stroke edges and the VAE's 8-pixel cells).",
+                    tooltip="Pixels to dilate the region by (covers stroke edges and the VAE's 8-pixel cells).",
                 ),
                 io.Int.Input(
                     "feather", default=8, min=0, max=256, tooltip="Width in pixels of the region's soft edge."
                 ),
             ],
             outputs=[
-                iv_types.Edit.Output(display_name="edit"),
-                io.Mask.Output(display_name="mask"),
+                iv_types.Paint.Output(display_name="paint", tooltip="The paint instruction (IV_PAINT)."),
+                io.Mask.Output(display_name="mask", tooltip="The region, in pixels (for a preview)."),
             ],
             hidden=[io.Hidden.unique_id],
         )
@@ -93,14 +98,15 @@ class IV_PaintEncode(io.ComfyNode):
         if mask is None:
             region = painted_region(original[..., :3], painted[..., :3], threshold, grow, feather)
         else:
-            region = (mask if mask.ndim == 3 else mask.unsqueeze(0)).float().clamp(0.0, 1.0)
+            region = region_from_mask(mask, threshold, grow, feather)
         if float(region.max()) == 0.0:
             show_text(
                 cls.hidden.unique_id,
-                "IV_PaintEncode: no painted region (the images do not differ above the threshold); the edit does "
-                "nothing unless a flow moves it",
+                "IV_PaintEncode: no painted region (nothing above the threshold), so this paint instruction does "
+                "nothing. A drag needs no paint: connect the image's latent to 'image' of Apply Instructions (IV).",
             )
         z0 = vae.encode(original[:, :, :, :3])
-        z1 = vae.encode(painted[:, :, :, :3])
-        edit = Edit(target=z1, mask=to_latent(region, z1.shape[-2], z1.shape[-1]), original=z0)
-        return io.NodeOutput(edit, region)
+        same = painted.shape[0] == 1 and torch.equal(painted[..., :3], original[..., :3])
+        z1 = z0 if same else vae.encode(painted[:, :, :, :3])
+        paint = Paint(original=z0, painted=z1, region=to_latent(region, z1.shape[-2], z1.shape[-1]))
+        return io.NodeOutput(paint, region)

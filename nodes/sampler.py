@@ -5,7 +5,7 @@ from __future__ import annotations
 from comfy_api.latest import io
 
 from .comfy_internals import SAMPLER_NAMES, SCHEDULER_NAMES, random_noise, sample_like_ksampler
-from .guider import BLEND_DESCRIPTION, FlowNoise, blend_inputs, build_guider
+from .guider import BLEND_DESCRIPTION, FlowNoise, guider_from_inputs, guider_inputs
 
 
 class _SeededNoise:
@@ -59,12 +59,13 @@ class IV_Sampler(io.ComfyNode):
                     step=0.01,
                     tooltip="How much of the schedule to run (1 = from pure noise), as KSampler.",
                 ),
-                *blend_inputs(),
+                *guider_inputs()[:-1],
                 io.Boolean.Input(
                     "flow_noise",
                     default=True,
                     tooltip="With a flow: start from frame 0's noise warped along it (Eq. 3). Off: KSampler's noise.",
                 ),
+                guider_inputs()[-1],
             ],
             outputs=[io.Latent.Output()],
             hidden=[io.Hidden.unique_id],
@@ -84,10 +85,10 @@ class IV_Sampler(io.ComfyNode):
         latent_image,
         denoise,
         flow_noise,
-        **blend,
+        **instructions,
     ) -> io.NodeOutput:
-        guider = build_guider(cls.hidden.unique_id, model, positive, negative, cfg, **blend)
-        flow = blend.get("flow")
+        guider = guider_from_inputs(cls.hidden.unique_id, model, positive, negative, cfg, **instructions)
+        flow = instructions.get("flow")
         noise = FlowNoise(seed, flow) if flow_noise and flow is not None else _SeededNoise(seed)
         out = sample_like_ksampler(model, guider, noise, seed, steps, sampler_name, scheduler, latent_image, denoise)
         return io.NodeOutput(out)

@@ -116,7 +116,7 @@ fi
 
 # --- 5. the checkout as a package of .venv ------------------------------------------------------------
 # Tests, benchmarks and scripts import the pack one way, `comfyui_interactivevideo` (its `core` library and the
-# `devkit`), never through sys.path edits: a link in site-packages gives the checkout that name.
+# `devkit`), with no edits of the module search path: a link in site-packages gives the checkout that name.
 step "link the checkout as comfyui_interactivevideo into .venv"
 site="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 pkg="$site/comfyui_interactivevideo"

@@ -4,7 +4,8 @@ ModelPatcher hooks, the CFGGuider subclass, ``model_sampling``, latent formats, 
 update changes one of them, this folder is the one place to fix. Node modules import from here instead of
 reaching into ``comfy.*`` themselves. One module per concern:
 
-- ``sampling``: the residual blend guider (CFGGuider), σ ↔ sampling percent, latent formats, KSampler-style runs
+- ``sampling``: the instructions as a model patch (post-CFG) and as a guider (CFGGuider, Eq. 4's dual path), σ ↔
+  sampling percent, latent formats, KSampler-style runs
 - ``animatediff``: the motion-module model folder and loading, UNet injection, beta schedule, PIA's conv_in
 - ``files``: files in ComfyUI's input folder (the paint layer)
 """
@@ -22,7 +23,9 @@ from .files import blocked_output, resolve_input_file
 from .sampling import (
     SAMPLER_NAMES,
     SCHEDULER_NAMES,
+    InstructionPlan,
     ResidualBlendGuider,
+    apply_instructions,
     has_image_conditioning,
     random_noise,
     sample_like_ksampler,
@@ -33,7 +36,9 @@ __all__ = [
     "BETA_SCHEDULES",
     "SAMPLER_NAMES",
     "SCHEDULER_NAMES",
+    "InstructionPlan",
     "ResidualBlendGuider",
+    "apply_instructions",
     "apply_motion_module",
     "blocked_output",
     "has_image_conditioning",

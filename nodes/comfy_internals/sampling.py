@@ -1,5 +1,6 @@
-"""Sampling internals: the residual blend guider (a CFGGuider subclass), σ → sampling percent, latent
-formats, and KSampler-style sampling with ComfyUI's progress bar and latent previews."""
+"""Sampling internals: the instructions as a model patch (a post-CFG function) and as a guider (a CFGGuider
+subclass, for Eq. 4's second prediction), σ → sampling percent, latent formats, and KSampler-style sampling with
+ComfyUI's progress bar and latent previews."""
 
 from __future__ import annotations
 
@@ -14,15 +15,16 @@ import comfy.utils
 import latent_preview
 import torch
 
-from ...core.blend import Schedule, blend, frame_instruction, mix_predictions
-from ...core.edit import Edit
-from ...core.flow import Flow
+from ...core.blend import Schedule, mix_predictions, pull
+from ...core.instructions import Composed, InstructionError, compose
 
 log = logging.getLogger("InteractiveVideo")
 
 # The conditioning key through which ComfyUI feeds an image latent to image-conditioned models (SVD-like,
 # inpainting and other concat models): BaseModel.concat_cond / extra_conds read it and apply process_in.
 IMAGE_LATENT_KEY = "concat_latent_image"
+# PIA Conditioning's [affinity mask, image latent] channels, fed after the noise (model space).
+NOISE_CONCAT_KEY = "noise_concat"
 SAMPLER_NAMES: list[str] = list(comfy.samplers.SAMPLER_NAMES)
 SCHEDULER_NAMES: list[str] = list(comfy.samplers.SCHEDULER_NAMES)
 
@@ -44,8 +46,9 @@ def sigma_to_percent(model_sampling, sigma: float) -> float:
 
 
 def has_image_conditioning(conditioning) -> bool:
-    """Whether any entry of a CONDITIONING list feeds the model an image latent (``concat_latent_image``)."""
-    return any(IMAGE_LATENT_KEY in entry[1] for entry in conditioning or [])
+    """Whether any entry of a CONDITIONING list feeds the model an image latent (``concat_latent_image``, or PIA
+    Conditioning's ``noise_concat``)."""
+    return any(IMAGE_LATENT_KEY in entry[1] or NOISE_CONCAT_KEY in entry[1] for entry in conditioning or [])
 
 
 def show_text(node_id: str | None, text: str) -> None:
@@ -74,132 +77,166 @@ def _from_frame_view(frames: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return frames
 
 
-class ResidualBlendGuider(comfy.samplers.CFGGuider):
-    """CFG, then every step's x̂₀ pulled toward the user's instructions (see core.blend).
+class InstructionPlan:
+    """The user's instructions for one sampling run, composed for the sampled latent (core.instructions) and
+    moved into the model's latent space once per shape, device and dtype; strength per σ from the schedule."""
 
-    residual: x̂₀ ← x̂₀ + s(σ)·Σ_k M_k,f ⊙ (T_k,f − x̂₀) / max(1, Σ_k M_k,f)      (one model pass)
-    dual:     x̂₀ ← x̂₀ + s(σ)·M̄_f ⊙ (x̂₀′ − x̂₀), x̂₀′ predicted with the image latent replaced by the edited one
-              (both paths in one batched model call; needs image conditioning, else residual).
-    Targets are raw VAE latents; they are moved into the sampler's space with the model's latent format.
-    """
-
-    def __init__(
-        self,
-        model_patcher,
-        paint: list[Edit],
-        align: list[Edit],
-        flow: Flow | None,
-        schedule: Schedule,
-        dual: bool = False,
-        node_id: str | None = None,
-    ):
-        # A clone, so nothing done during sampling can leak into the caller's model.
-        super().__init__(model_patcher.clone())
-        self.paint, self.align, self.flow = paint, align, flow
-        self.schedule, self.dual, self.node_id = schedule, dual, node_id
-        self._plan: tuple | None = None
+    def __init__(self, instructions: dict, schedule: Schedule, node_id: str | None = None):
+        self.instructions, self.schedule, self.node_id = instructions, schedule, node_id
+        self._raw: dict[tuple, Composed | None] = {}
+        self._model_space: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
         self._percent: dict[float, float] = {}
 
-    # -- instructions at the sampled latent's shape ------------------------------------------------------------
-    def _instructions(self, shape: tuple[int, ...]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-        """Raw-latent (T, M) per instruction for a latent of ``shape``, in frame view [N, ·, h, w]."""
-        video = len(shape) == 5
-        frames = shape[2] if video else shape[0]
-        repeats = shape[0] if video else 1
-        targets, masks = [], []
-        for edit, flow in [(e, self.flow) for e in self.paint] + [(e, None) for e in self.align]:
-            if tuple(edit.target.shape[1:]) != (shape[1], *shape[-2:]):
-                raise ValueError(
-                    f"IV_ResidualBlendGuider: an edit's latent is {tuple(edit.target.shape[1:])} (C, h, w) but the "
-                    f"sampled latent is {(shape[1], *shape[-2:])}: encode the images at the video's size with the "
-                    "model's VAE"
-                )
-            target, mask = frame_instruction(edit, flow, frames, resample_time=video)
-            targets.append(target.repeat(repeats, 1, 1, 1))
-            masks.append(mask.repeat(repeats, 1, 1, 1))
-        return targets, masks
+    def composed(self, shape: tuple[int, ...]) -> Composed | None:
+        """Raw-latent target and weight for a latent of ``shape``, in frame view [N, ·, h, w]."""
+        if shape not in self._raw:
+            video = len(shape) == 5
+            frames, repeats = (shape[2], shape[0]) if video else (shape[0], 1)
+            try:
+                composed = compose(frames, resample_time=video, **self.instructions)
+            except InstructionError as e:
+                raise ValueError(f"InteractiveVideo instructions: {e}") from e
+            if composed is not None:
+                if tuple(composed.target.shape[1:]) != (shape[1], *shape[-2:]):
+                    raise ValueError(
+                        f"InteractiveVideo instructions: the edits' latent is {tuple(composed.target.shape[1:])} "
+                        f"(C, h, w) but the sampled latent is {(shape[1], *shape[-2:])}: encode the images at the "
+                        "video's size with the model's VAE"
+                    )
+                if repeats > 1:
+                    composed = Composed(*(t.repeat(repeats, 1, 1, 1) for t in vars(composed).values()))
+            self._raw[shape] = composed
+        return self._raw[shape]
+
+    def in_model_space(self, model, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """(target [N, C, h, w] in the sampler's space, weight [N, 1, h, w]) for the latent ``x``."""
+        key = (tuple(x.shape), x.device, x.dtype)
+        if key not in self._model_space:
+            composed = self.composed(tuple(x.shape))
+            if composed is None:
+                return None
+            target = model.process_latent_in(composed.target.to(x.device, torch.float32)).to(x.dtype)
+            self._model_space[key] = (target, composed.weight.to(x.device, x.dtype))
+        return self._model_space[key]
+
+    def strength_at(self, model_sampling, sigma: torch.Tensor) -> float:
+        value = float(sigma.flatten()[0])
+        if value not in self._percent:
+            self._percent[value] = sigma_to_percent(model_sampling, value)
+        return self.schedule.at(self._percent[value])
+
+    def post_cfg(self, args: dict) -> torch.Tensor:
+        """sampler_post_cfg_function: the residual pull on the CFG result, x̂₀ + s(σ)·M ⊙ (T − x̂₀)."""
+        denoised, model = args["denoised"], args["model"]
+        s = self.strength_at(model.model_sampling, args["sigma"])
+        if s == 0.0:
+            return denoised
+        planned = self.in_model_space(model, denoised)
+        if planned is None:
+            return denoised
+        target, weight = planned
+        return _from_frame_view(pull(_frame_view(denoised), target, weight, s), denoised)
+
+
+def apply_instructions(model, plan: InstructionPlan):
+    """A clone of ``model`` whose every CFG result is pulled toward the instructions (a post-CFG function, the
+    way core Differential Diffusion or Perturbed Attention patch a model): any sampler node applies them."""
+    m = model.clone()
+    m.set_model_sampler_post_cfg_function(plan.post_cfg)
+    return m
+
+
+def _image_channels(entry: dict, target: torch.Tensor, process_in) -> dict | None:
+    """A conditioning entry whose image latent is replaced by ``target`` (raw, [F, C, h, w]), or None if it has
+    none. ``concat_latent_image`` is raw (the model applies its latent format); PIA's ``noise_concat`` is
+    [F, 1 + C, h, w] in model space, [affinity mask, image latent]: its mask channel stays."""
+    if IMAGE_LATENT_KEY in entry:
+        return {**entry, IMAGE_LATENT_KEY: target.to(entry[IMAGE_LATENT_KEY].dtype)}
+    concat = entry.get(NOISE_CONCAT_KEY)
+    if concat is not None and concat.ndim == 4 and concat.shape[1] == 1 + target.shape[1]:
+        image = process_in(target.to(torch.float32)).to(concat)
+        mask = concat[:, :1].expand(image.shape[0], -1, -1, -1) if concat.shape[0] == 1 else concat[:, :1]
+        return {**entry, NOISE_CONCAT_KEY: torch.cat([mask, image], dim=1)}
+    return None
+
+
+class ResidualBlendGuider(comfy.samplers.CFGGuider):
+    """CFG plus the instructions (see core.instructions, core.blend).
+
+    residual: the model patch of ``apply_instructions`` (one model pass per step).
+    dual:     Eq. 4: a second prediction x̂₀′ with the model's image latent replaced by the instructions' target
+              (the edited image moved along the flow, per frame), both paths in one batched model call, then
+              x̂₀ ← x̂₀ + s(σ)·M ⊙ (x̂₀′ − x̂₀). Needs image conditioning (concat_latent_image or PIA's), else residual.
+    """
+
+    def __init__(self, model_patcher, plan: InstructionPlan, dual: bool = False, node_id: str | None = None):
+        # A clone in either mode, so nothing done during sampling can leak into the caller's model.
+        super().__init__(model_patcher.clone() if dual else apply_instructions(model_patcher, plan))
+        self.plan, self.dual, self.node_id = plan, dual, node_id
+        self._dual_now, self._checked = False, False
 
     def sample(
         self, noise, latent_image, sampler, sigmas, denoise_mask=None, callback=None, disable_pbar=False, seed=None
     ):
         if latent_image.is_nested:
             raise ValueError("IV_ResidualBlendGuider does not support nested (multi-latent) inputs")
-        targets, masks = self._instructions(tuple(latent_image.shape))
-        self._raw = (targets, masks)
-        self._plan, self._percent = None, {}
-        self._dual_now, self._image_path_checked = self.dual, False
-        if self.dual and latent_image.ndim == 5:
-            # Video-model image latents are [B, C, T', h, w] in each model's own layout; no generic swap exists.
-            show_text(
-                self.node_id,
-                "IV_ResidualBlendGuider: 'dual' is for frame-batched latents; this 5-D video latent runs as 'residual'",
-            )
-            self._dual_now = False
-        if self._dual_now:
-            self._add_instruction_conds(targets, masks)
+        self._dual_now, self._checked = self.dual, False
+        if self.dual:
+            if latent_image.ndim == 5:
+                # Video-model image latents are [B, C, T', h, w] in each model's own layout; no generic swap exists.
+                self._say("'dual' is for frame-batched latents; this 5-D video latent runs as 'residual'")
+                self._dual_now = False
+            else:
+                self._dual_now = self._add_instruction_conds(tuple(latent_image.shape))
         try:
             return super().sample(noise, latent_image, sampler, sigmas, denoise_mask, callback, disable_pbar, seed)
         finally:
             for key in ("positive_edit", "negative_edit"):
                 self.original_conds.pop(key, None)
-            self._plan = None
 
-    def _add_instruction_conds(self, targets: list[torch.Tensor], masks: list[torch.Tensor]) -> None:
-        """The instruction path's conds: each image latent replaced by itself with the edits applied (raw)."""
+    def _say(self, text: str) -> None:
+        show_text(self.node_id, f"IV_ResidualBlendGuider: {text}")
+
+    def _add_instruction_conds(self, shape: tuple[int, ...]) -> bool:
+        """The instruction path's conds: each image latent replaced by the instructions' target. False (and a
+        message) when there is nothing to replace."""
+        composed = self.plan.composed(shape)
+        if composed is None:
+            return False
+        process_in = self.model_patcher.model.process_latent_in
+        replaced = False
         for key in ("positive", "negative"):
             edited = []
             for entry in self.original_conds.get(key, []):
-                entry = {**entry, "uuid": uuid.uuid4()}
-                image = entry.get(IMAGE_LATENT_KEY)
-                if image is not None and targets:
-                    frames = targets[0].shape[0]
-                    base = image.float().expand(frames, -1, -1, -1) if image.shape[0] == 1 else image.float()
-                    entry[IMAGE_LATENT_KEY] = blend(
-                        base, [t.to(base) for t in targets], [m.to(base) for m in masks], 1.0
-                    )
-                edited.append(entry)
+                swapped = _image_channels(entry, composed.target, process_in)
+                replaced |= swapped is not None
+                edited.append({**(swapped or entry), "uuid": uuid.uuid4()})
             self.original_conds[f"{key}_edit"] = edited
-
-    def _model_space(self, x: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor], torch.Tensor]:
-        key = (x.device, x.dtype)
-        if self._plan is None or self._plan[0] != key:
-            targets, masks = self._raw
-            fmt = self.inner_model.process_latent_in
-            t = [fmt(v.to(x.device, torch.float32)).to(x.dtype) for v in targets]
-            m = [v.to(x.device, x.dtype) for v in masks]
-            union = torch.stack(m).sum(0).clamp(max=1.0) if m else None
-            self._plan = (key, t, m, union)
-        return self._plan[1], self._plan[2], self._plan[3]
-
-    def strength_at(self, sigma: torch.Tensor) -> float:
-        value = float(sigma.flatten()[0])
-        if value not in self._percent:
-            ms = self.inner_model.model_sampling
-            self._percent[value] = sigma_to_percent(ms, value)
-        return self.schedule.at(self._percent[value])
+        if not replaced:
+            self._say(
+                "mode 'dual' needs a model conditioned on an image latent (concat_latent_image, or PIA Conditioning's "
+                "image channels); this conditioning has none, so it runs as 'residual'"
+            )
+        return replaced
 
     def predict_noise(self, x, timestep, model_options={}, seed=None):  # noqa: B006 (ComfyUI's signature)
-        s = self.strength_at(timestep)
-        if s == 0.0 or not self._raw[0]:
+        if not self.dual:  # the model patch does it all
             return super().predict_noise(x, timestep, model_options, seed)
-        targets, masks, union = self._model_space(x)
-        if self._dual_now and not self._image_path_checked:
-            self._image_path_checked = True
+        if self._dual_now and not self._checked:
+            self._checked = True
             if not any("c_concat" in e.get("model_conds", {}) for e in self.conds.get("positive_edit", [])):
-                # The conditioning carries an image latent but this model takes none (no concat input).
-                show_text(
-                    self.node_id,
-                    "IV_ResidualBlendGuider: mode 'dual' found an image latent in the conditioning but the model "
-                    "does not take image conditioning, so it runs as 'residual'",
+                self._say(
+                    "mode 'dual' found an image latent in the conditioning but the model does not take image "
+                    "conditioning, so it runs as 'residual'"
                 )
                 self._dual_now = False
-        if self._dual_now:
-            denoised, edited = self._predict_both(x, timestep, model_options)
-            out = mix_predictions(_frame_view(denoised), _frame_view(edited), union, s)
-        else:
+        s = self.plan.strength_at(self.inner_model.model_sampling, timestep)
+        if not self._dual_now or s == 0.0:
             denoised = super().predict_noise(x, timestep, model_options, seed)
-            out = blend(_frame_view(denoised), targets, masks, s)
-        return _from_frame_view(out, x)
+            return self.plan.post_cfg({"denoised": denoised, "model": self.inner_model, "sigma": timestep})
+        _, weight = self.plan.in_model_space(self.inner_model, x)
+        denoised, edited = self._predict_both(x, timestep, model_options)
+        return _from_frame_view(mix_predictions(_frame_view(denoised), _frame_view(edited), weight, s), x)
 
     def _predict_both(self, x, timestep, model_options):
         """Both paths' CFG predictions from one batched model call (calc_cond_batch splits only for memory)."""

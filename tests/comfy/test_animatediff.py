@@ -14,7 +14,7 @@ import torch
 
 import nodes
 from comfyui_interactivevideo.core.alignment import preset_affinity
-from comfyui_interactivevideo.core.edit import Edit
+from comfyui_interactivevideo.core.instructions import Align
 from comfyui_interactivevideo.core.motion_module import MotionModule
 from comfyui_interactivevideo.core.motion_weights import MotionModuleWeights
 from comfyui_interactivevideo.devkit import animatediff as ad
@@ -296,16 +296,14 @@ def test_pia_conditioning_carries_mask_then_image_latent(run_node, vae):
         assert torch.allclose(concat[:, 1:], (z0 * 0.18215).expand(frames, -1, -1, -1))
 
 
-def test_image_align_is_an_edit_toward_the_image_with_pia_weights(run_node, vae):
+def test_image_align_is_the_alignment_role_with_pia_weights(run_node, vae):
     image = torch.rand(1, 64, 64, 3)
-    (edit,) = run_node(
+    (align,) = run_node(
         "IV_ImageAlign", vae=vae, image=image, frames=16, condition_frame=0, affinity="custom", custom_affinity="1, .5"
     ).result
-    z0 = vae.encode(image)
-    assert isinstance(edit, Edit)
-    assert torch.equal(edit.target, z0) and torch.equal(edit.original, z0)  # raw VAE latent, not model-scaled
-    assert edit.mask.shape == (1, 1, 8, 8) and bool((edit.mask == 1).all())
-    assert edit.frame_weights.tolist() == [1.0] + [0.5] * 15
+    assert isinstance(align, Align)
+    assert torch.equal(align.image, vae.encode(image))  # raw VAE latent, not model-scaled
+    assert align.affinity.tolist() == [1.0] + [0.5] * 15
 
 
 def test_bad_affinity_is_reported_by_the_node(run_node, vae):

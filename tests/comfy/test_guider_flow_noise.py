@@ -37,3 +37,17 @@ def test_flow_noise_node_video_latent(run_node):
     noise = run_node("IV_FlowNoise", noise_seed=1, flow=moving_square_flow(frames=8, size=16), variation=0.2).result[0]
     out = noise.generate_noise({"samples": torch.zeros(1, 4, 5, 16, 16)})
     assert out.shape == (1, 4, 5, 16, 16)
+
+
+def test_still_pixels_renew_their_noise_unless_frozen(run_node):
+    flow = moving_square_flow(frames=4, size=32)
+    flow.flow[..., :] = torch.where(flow.weight[..., None] > 0, flow.flow, torch.zeros(()))  # no pan: still outside
+    latent = {"samples": torch.zeros(4, 4, 32, 32)}
+    fresh = run_node("IV_FlowNoise", noise_seed=5, flow=flow, variation=0.0).result[0].generate_noise(latent)
+    frozen = run_node("IV_FlowNoise", noise_seed=5, flow=flow, variation=0.0, frozen=True).result[0]
+    frozen = frozen.generate_noise(latent)
+    corner = (slice(None), slice(0, 6), slice(0, 6))  # far from the square: still
+    for f in range(1, 4):
+        assert torch.equal(frozen[f][corner], frozen[0][corner])
+        a, b = fresh[f][corner].flatten(), fresh[0][corner].flatten()
+        assert abs(float(torch.corrcoef(torch.stack([a, b]))[0, 1])) < 0.2

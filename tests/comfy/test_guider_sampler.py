@@ -4,8 +4,8 @@ import comfy.utils
 import pytest
 import torch
 
-from comfyui_interactivevideo.core.edit import Edit
 from comfyui_interactivevideo.core.flow import Flow
+from comfyui_interactivevideo.core.instructions import Paint
 
 
 def cond(seed):
@@ -23,7 +23,7 @@ def setup(small_model):
     weight = torch.zeros(3, 64, 64)
     weight[:, 16:48, 16:48] = 1
     blend = {
-        "edit": Edit(target=target, mask=mask),
+        "edit": Paint(original=torch.zeros_like(target), painted=target, region=mask),
         "flow": Flow(flow, weight),
         "strength": 0.6,
         "start_percent": 0.0,

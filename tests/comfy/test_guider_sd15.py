@@ -8,7 +8,7 @@ core CFGGuider, more strength means closer to the target inside the region, and 
 import pytest
 import torch
 
-from comfyui_interactivevideo.core.edit import Edit
+from comfyui_interactivevideo.core.instructions import Paint
 
 FRAMES, H, W = 4, 16, 16
 
@@ -20,7 +20,7 @@ def disk(cy, cx, r):
 
 @pytest.fixture(scope="module")
 def outputs(run_node, pack):
-    # The sd15_full checkpoint's UNet, weights kept in fp16 (computed in fp32) to stay under ~4 GB; see ivtest.unet.
+    # The sd15_full checkpoint's UNet, weights kept in fp16 (computed in fp32) to stay under ~4 GB; see devkit.unet.
     from comfyui_interactivevideo.devkit import unet
 
     model = unet.load_unet()
@@ -46,7 +46,7 @@ def outputs(run_node, pack):
             positive=positive,
             negative=negative,
             cfg=7.0,
-            edit=Edit(target=target, mask=mask),
+            edit=Paint(original=torch.zeros_like(target), painted=target, region=mask),
             strength=s,
             start_percent=0.0,
             end_percent=1.0,

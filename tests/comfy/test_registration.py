@@ -32,3 +32,16 @@ def test_every_schema_is_documented(pack):
         if cls.GET_NODE_INFO_V1()["name"] != node_id:  # what /object_info serves to the frontend
             problems.append(f"{node_id}: /object_info entry has another name")
     assert not problems, "\n".join(problems)
+
+
+def test_the_pack_has_one_import_identity(pack):
+    """Tests, scripts and benchmarks import the pack's library as comfyui_interactivevideo.core; the nodes ComfyUI
+    loads must use those very classes, or an isinstance check between the two would fail."""
+    import sys
+
+    from comfyui_interactivevideo.core import instructions
+    from comfyui_interactivevideo.nodes import guider
+
+    assert pack is sys.modules["comfyui_interactivevideo"]
+    assert guider.Paint is instructions.Paint
+    assert not any(name == "core" or name.startswith("core.") for name in sys.modules)

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from comfyui_interactivevideo.core.mask import painted_region, to_latent
+from comfyui_interactivevideo.core.mask import painted_region, region_from_mask, to_latent
 
 
 def _images():
@@ -39,9 +39,23 @@ def test_size_mismatch_is_an_error():
         painted_region(torch.zeros(1, 8, 8, 3), torch.zeros(1, 8, 16, 3))
 
 
-def test_to_latent_averages_each_cell():
+def test_to_latent_takes_each_cells_largest_value():
     mask = torch.zeros(1, 16, 16)
     mask[0, :8, :4] = 1
+    mask[0, 9, 9] = 0.4
     lat = to_latent(mask, 2, 2)
     assert lat.shape == (1, 1, 2, 2)
-    assert lat.flatten().tolist() == [0.5, 0.0, 0.0, 0.0]
+    assert lat.flatten().tolist() == pytest.approx([1.0, 0.0, 0.0, 0.4])
+
+
+def test_a_given_mask_is_thresholded_grown_and_feathered_without_losing_thin_strokes():
+    mask = torch.zeros(1, 32, 32)
+    mask[0, 10, 4:28] = 0.5  # a one-pixel line at half opacity
+    mask[0, 25, 25] = 0.01  # below the threshold
+    hard = region_from_mask(mask, threshold=0.04, grow=0, feather=0)
+    assert torch.equal(hard, (mask > 0.04).float())  # nothing opened away, opacity not applied again
+    grown = region_from_mask(mask, threshold=0.04, grow=2, feather=0)
+    assert float(grown[0, 12, 10]) == 1.0 and float(grown[0, 13, 10]) == 0.0
+    soft = region_from_mask(mask[0], threshold=0.04, grow=2, feather=3)
+    assert 0.0 < float(soft[0, 13, 10]) < 1.0 and float(soft[0, 17, 10]) == 0.0
+    assert float(region_from_mask(mask, threshold=0.6).sum()) == 0.0

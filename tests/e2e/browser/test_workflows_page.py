@@ -28,7 +28,7 @@ FIT = """([frames, size, steps]) => {
     const set = (node, name, value) => { const w = node?.widgets?.find(w => w.name === name); if (w) w.value = value; };
     for (const n of app.graph._nodes) { set(n, 'frames', frames); }
     set(byTitle('Image size'), 'width', size); set(byTitle('Image size'), 'height', size);
-    set(byTitle('Intermediate image sampler'), 'steps', steps); set(byTitle('Schedule'), 'steps', steps);
+    for (const t of ['Intermediate image sampler', 'Content re-render', 'Schedule', 'Sample video']) set(byTitle(t), 'steps', steps);
     set(byTitle('Load motion module'), 'motion_module', 'pia.safetensors');
     app.graph.setDirtyCanvas(true, true);
     return byTitle('Edit canvas').id;
@@ -84,6 +84,20 @@ def test_workflow_opens_with_every_node_known(comfy_page, name):
     fit_view(comfy_page)
     DOCS.mkdir(parents=True, exist_ok=True)
     comfy_page.page.screenshot(path=str(DOCS / f"workflow-{name}.png"))
+    assert not comfy_page.pack_errors(), comfy_page.console_errors
+
+
+@pytest.mark.parametrize(
+    "path", sorted((REPO / "tests" / "data" / "legacy_workflows").glob("*.json")), ids=lambda p: p.stem
+)
+def test_a_workflow_saved_by_an_earlier_release_still_opens(comfy_page, path):
+    workflow = json.loads(path.read_text())
+    assert comfy_page.eval(LOAD, workflow) == []
+    assert comfy_page.page.locator("text=Missing Node Types").count() == 0
+    assert comfy_page.page.locator("text=Invalid workflow").count() == 0
+    prompt = comfy_page.eval("async () => (await app.graphToPrompt()).output")
+    guiders = [n for n in prompt.values() if n["class_type"] == "IV_ResidualBlendGuider"]
+    assert guiders and all(isinstance(g["inputs"].get("edit"), list) for g in guiders)  # still wired to the paint
     assert not comfy_page.pack_errors(), comfy_page.console_errors
 
 

@@ -1,0 +1,138 @@
+"""Small latent scenes with known answers, for testing that instructions land where the user put them.
+
+A scene is a latent video V (what the model would make on its own), an intermediate image z₀, a paint and a drag
+of whole latent cells, so every expected value is a plain shift (``torch.roll``) computed without the pack's warp
+code. Latent 16×16 cells of 8 image pixels, 4 frames; the dragged disk moves 1 cell down and 2 right per frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..core.alignment import frame_affinity
+from ..core.flow import Flow
+from ..core.instructions import Align, Paint
+
+FRAMES, H, W, SCALE = 4, 16, 16, 8
+STEP = (1, 2)  # cells down, right per frame
+
+
+def disk(cy: float, cx: float, r: float = 2.5, h: int = H, w: int = W) -> torch.Tensor:
+    """[h, w] 1 inside the disk, 0 outside."""
+    ys, xs = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+    return (((ys - cy) ** 2 + (xs - cx) ** 2) <= r * r).float()
+
+
+def shift(t: torch.Tensor, f: int) -> torch.Tensor:
+    """Frame f's view of frame-0 content under the drag: moved by f·STEP cells (last two dims); what enters at
+    the top-left edge repeats the edge (as a warp with border padding does)."""
+    h, w = t.shape[-2:]
+    rows = (torch.arange(h) - STEP[0] * f).clamp(0, h - 1)
+    cols = (torch.arange(w) - STEP[1] * f).clamp(0, w - 1)
+    return t[..., rows, :][..., cols]
+
+
+def translation_flow(weight_cells: torch.Tensor) -> Flow:
+    """A global backward translation by f·STEP cells (in image pixels) whose weight, given per cell
+    [F, H, W], marks the dragged region."""
+    flow = torch.zeros(FRAMES, H * SCALE, W * SCALE, 2)
+    for f in range(FRAMES):
+        flow[f, ..., 0] = -STEP[1] * f * SCALE
+        flow[f, ..., 1] = -STEP[0] * f * SCALE
+    weight = weight_cells.repeat_interleave(SCALE, 1).repeat_interleave(SCALE, 2)
+    return Flow(flow, weight)
+
+
+@dataclass
+class Scene:
+    video: torch.Tensor  # [F, 4, H, W] raw latent: the model's own video V
+    image: torch.Tensor  # [1, 4, H, W] raw latent z₀ of the intermediate image
+    painted: torch.Tensor  # [1, 4, H, W] z₀′: z₀ with the paint
+    paint_region: torch.Tensor  # [H, W]
+    dragged: torch.Tensor  # [F, H, W] the dragged disk at each frame
+    affinity: torch.Tensor  # [F]
+
+    def paint(self) -> Paint:
+        return Paint(original=self.image, painted=self.painted, region=self.paint_region.view(1, 1, H, W))
+
+    def flow(self) -> Flow:
+        return translation_flow(self.dragged)
+
+    def align(self) -> Align:
+        return Align(image=self.image, affinity=self.affinity)
+
+    def edited(self) -> torch.Tensor:
+        """[4, H, W] the image with the paint on it (hard region)."""
+        m = self.paint_region
+        return self.painted[0] * m + self.image[0] * (1 - m)
+
+    def expected(self, roles: set[str], strength: float = 1.0) -> torch.Tensor:
+        """What the user asked for, frame by frame, written out role by role (not through core.instructions):
+        inside (moved) paint the paint, inside the dragged disk the moved image, elsewhere the model pulled toward
+        the moved, edited image by each frame's affinity. With ``strength`` s each pull is scaled by s.
+        returns [F, 4, H, W]"""
+        out = []
+        for f in range(FRAMES):
+            moved = "drag" in roles
+            edited = self.edited() if "paint" in roles else self.image[0]
+            target = shift(edited, f) if moved else edited
+            weight = torch.zeros(H, W)
+            if "align" in roles:
+                weight = torch.full((H, W), float(self.affinity[f]))
+            if "drag" in roles:
+                weight = torch.maximum(weight, self.dragged[f])
+            if "paint" in roles:
+                weight = torch.maximum(weight, shift(self.paint_region, f) if moved else self.paint_region)
+            out.append(self.video[f] + strength * weight * (target - self.video[f]))
+        return torch.stack(out)
+
+
+def scene(seed: int = 7) -> Scene:
+    """A paint stroke (a small disk at cell (5, 5)) on the dragged object (a disk centred at (4, 4)), so the paint
+    travels with the drag; the affinity decays 1 → 0.8 → 0.7 over the frames."""
+    gen = torch.Generator().manual_seed(seed)
+    video = torch.randn(FRAMES, 4, H, W, generator=gen) * 5
+    image = torch.randn(1, 4, H, W, generator=gen) * 5
+    painted = torch.randn(1, 4, H, W, generator=gen) * 5
+    region = disk(5, 5, r=1.5)
+    dragged = torch.stack([shift(disk(4, 4), f) for f in range(FRAMES)])
+    return Scene(video, image, painted, region, dragged, frame_affinity(FRAMES, 0, (1.0, 0.8, 0.7)))
+
+
+def mean_rule(sc: Scene, roles: set[str]) -> torch.Tensor:
+    """The pack's old rule, for control tests: each instruction its own target, overlapping regions averaged
+    (x̂₀ + Σ M_k (T_k − x̂₀) / max(1, Σ M_k)), alignment toward the still, unpainted image."""
+    out = []
+    for f in range(FRAMES):
+        v = sc.video[f]
+        moved = "drag" in roles
+        pulls, total = torch.zeros_like(v), torch.zeros(H, W)
+        if "paint" in roles or moved:
+            source = sc.painted[0] if "paint" in roles else sc.image[0]
+            region = sc.paint_region if "paint" in roles else torch.zeros(H, W)
+            target = shift(source, f) if moved else source
+            region = torch.maximum(shift(region, f), sc.dragged[f]) if moved else region
+            pulls, total = pulls + region * (target - v), total + region
+        if "align" in roles:
+            a = float(sc.affinity[f])
+            pulls, total = pulls + a * (sc.image[0] - v), total + a
+        out.append(v + pulls / total.clamp(min=1.0))
+    return torch.stack(out)
+
+
+def busy_tracks(size: int = 512, count: int = 8, seed: int = 0) -> dict:
+    """``count`` drags of 80-220 px on a size² image, half of them curved (3 points), radii 20-40 px: a busy but
+    plausible edit (the benchmarks' scene), in the pack's tracks format."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    tracks = []
+    for i in range(count):
+        start = rng.uniform(80, size - 80, 2)
+        angle, length = rng.uniform(0, 2 * np.pi), rng.uniform(80, 220)
+        end = np.clip(start + length * np.array([np.cos(angle), np.sin(angle)]), 0, size)
+        points = [start, end] if i % 2 else [start, (start + end) / 2 + rng.uniform(-40, 40, 2), end]
+        tracks.append({"points": [p.tolist() for p in points], "radius": float(rng.uniform(20, 40))})
+    return {"version": 1, "width": size, "height": size, "tracks": tracks}
