@@ -72,6 +72,10 @@ class ComfyServer:
         ]
         if self.base is not None:
             cmd += ["--base-directory", str(self.base)]
+        frontend = os.environ.get("IV_FRONTEND_ROOT")
+        if frontend and "--front-end-root" not in self.extra_args:
+            # Another frontend than the one this ComfyUI pins (scripts/setup.sh with IV_FRONTEND=version).
+            cmd += ["--front-end-root", frontend]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "wb")
         # Own process group: stop() must take down ComfyUI's children too.

@@ -1,7 +1,19 @@
 # Shared by the scripts in this folder; sourced, never run.
 ROOT="${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
-VENV="$ROOT/.venv"
-COMFY="${COMFYUI_DIR:-$ROOT/.comfyui}"
+# The version matrix: IV_COMFYUI=0.33.0 selects that ComfyUI (from ../shared/comfyui/) with its own environment;
+# unset is the floor, ComfyUI 0.3.75 from PyPI. IV_FRONTEND=1.58.1 serves that frontend from PyPI instead of the
+# one the ComfyUI pins.
+if [ -n "${IV_COMFYUI:-}" ]; then
+  VENV="$ROOT/.venv-$IV_COMFYUI"
+  COMFY="${COMFYUI_DIR:-$ROOT/.comfyui-$IV_COMFYUI}"
+else
+  VENV="$ROOT/.venv"
+  COMFY="${COMFYUI_DIR:-$ROOT/.comfyui}"
+fi
+if [ -n "${IV_FRONTEND:-}" ]; then
+  export IV_FRONTEND_ROOT="$ROOT/.frontend-$IV_FRONTEND/comfyui_frontend_package/static"
+fi
+export COMFYUI_DIR="$COMFY"
 PACK_NAME="ComfyUI-InteractiveVideo"
 export PYTHONUNBUFFERED=1
 

