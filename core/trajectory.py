@@ -298,3 +298,44 @@ def scale_factors(tracks: Tracks, width: int, height: int) -> tuple[float, float
     if tracks.width is None or tracks.height is None:
         return 1.0, 1.0
     return width / tracks.width, height / tracks.height
+
+
+def from_point_tracks(
+    path: np.ndarray, visibility: np.ndarray | None = None, width: int | None = None, height: int | None = None
+) -> Tracks:
+    """Tracks from per-frame points (ComfyUI's core ``TRACKS``: Wan-Move, ``GenerateTracks``, KJNodes' spline
+    editor through ``WanMoveTracksFromCoords``).
+
+    path: [T, N, 2] (x, y) pixels, one point per frame and track; visibility: [T, N] bool, or None (all visible).
+    A track passes its visible points at their frames (keyframes) and holds still before the first and after the
+    last; frames where it is hidden are bridged by the same interpolation. A track never visible is left out.
+    width, height: the pixel space of the points (None: the generation size).
+    """
+    path = np.asarray(path, dtype=np.float64)
+    if path.ndim != 3 or path.shape[-1] != 2:
+        raise TrackError(f"point tracks must be [frames, tracks, 2], got {list(path.shape)}")
+    if not np.isfinite(path).all():
+        raise TrackError("point tracks hold a non-finite coordinate (NaN or infinity)")
+    frames, count = path.shape[:2]
+    seen = np.ones((frames, count), dtype=bool) if visibility is None else np.asarray(visibility, dtype=bool)
+    if seen.shape != (frames, count):
+        raise TrackError(f"track visibility must be [frames, tracks] = {[frames, count]}, got {list(seen.shape)}")
+    tracks = []
+    for i in range(count):
+        keys = np.flatnonzero(seen[:, i])
+        if keys.size:
+            tracks.append(Track(points=path[keys, i].copy(), frames=keys.astype(np.int64)))
+    return Tracks(tuple(tracks), width, height, frame_count=frames)
+
+
+def to_point_tracks(
+    tracks: Tracks, frames: int, width: int, height: int, interpolation: str = "smooth"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame points of every track in pixels of ``width`` × ``height``: ComfyUI's core ``TRACKS`` layout.
+
+    returns (path [frames, N, 2] float32, visibility [frames, N] bool, all True: the editor's tracks are always
+    in the picture's plane, even where they leave its frame)
+    """
+    pos = positions(tracks, frames, width, height, interpolation)  # [N, frames, 2]
+    path = np.ascontiguousarray(pos.transpose(1, 0, 2), dtype=np.float32)
+    return path, np.ones(path.shape[:2], dtype=bool)

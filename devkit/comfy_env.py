@@ -113,3 +113,18 @@ def run_node(node_id: str, **inputs):
     cls = nodes.NODE_CLASS_MAPPINGS[node_id]
     clone = cls.PREPARE_CLASS_CLONE({})
     return clone.EXECUTE_NORMALIZED(**inputs)
+
+
+def run_node_with_defaults(node_id: str, **inputs):
+    """``run_node`` with every input not given set to its declared default, as the page would fill a new node.
+
+    For core nodes whose inputs grow between ComfyUI versions (ContextWindowsManual gained ``freenoise`` and
+    more): a test names what it means and stays valid on every version.
+    """
+    import nodes
+
+    schema = nodes.NODE_CLASS_MAPPINGS[node_id].GET_SCHEMA()
+    for item in schema.inputs:
+        if item.id not in inputs and not item.optional and getattr(item, "default", None) is not None:
+            inputs[item.id] = item.default
+    return run_node(node_id, **inputs)

@@ -17,7 +17,7 @@ from comfy_api.latest import io, ui
 from ..core.flow import Flow as FlowPayload
 from ..core.flow import flow_to_color, tracks_to_flow
 from ..core.paint import composite_paint, load_layer
-from ..core.trajectory import parse_tracks
+from ..core.trajectory import from_point_tracks, parse_tracks, to_point_tracks
 from ..core.warp import warp
 from .comfy_internals import blocked_output, resolve_input_file
 from .iv_types import Flow, Tracks
@@ -25,6 +25,9 @@ from .iv_types import Flow, Tracks
 log = logging.getLogger(__name__)
 
 EMPTY_TRACKS = '{"version": 1, "tracks": []}'
+# ComfyUI's core point-track type (TRACKS: {"track_path": [T, N, 2] pixels, "track_visibility": [T, N] bool}),
+# present from ComfyUI's Wan-Move nodes on; on an older ComfyUI the inputs and outputs using it are simply absent.
+CoreTracks = getattr(io, "Tracks", None)
 # The SD1.5 VAE (the pack's model family) maps 8 pixels to one latent cell.
 LATENT_SCALE = 8
 
@@ -90,6 +93,18 @@ class IV_TrajectoryEditor(io.ComfyNode):
                 ),
                 io.Image.Output(display_name="painted", tooltip="The reference image with the paint layer over it."),
                 io.Mask.Output(display_name="paint_mask", tooltip="Where paint covers the image (the layer's alpha)."),
+                *(
+                    [
+                        CoreTracks.Output(
+                            display_name="core_tracks",
+                            tooltip="The same tracks as ComfyUI's core TRACKS (one point per frame in the reference "
+                            "image's pixels, smooth interpolation), for core nodes such as WanMoveVisualizeTracks or "
+                            "WanMoveTrackToVideo.",
+                        )
+                    ]
+                    if CoreTracks is not None
+                    else []
+                ),
             ],
         )
 
@@ -113,6 +128,7 @@ class IV_TrajectoryEditor(io.ComfyNode):
         for message in parsed.warnings:
             log.warning("IV_TrajectoryEditor: %s", message)
         parsed = replace(parsed, frame_count=int(frames))
+        core = () if CoreTracks is None else (cls.core_tracks(parsed, reference),)
         if reference is None:
             if (paint or "").strip():
                 raise ValueError(
@@ -123,9 +139,19 @@ class IV_TrajectoryEditor(io.ComfyNode):
             missing = blocked_output(
                 "IV_TrajectoryEditor: `painted` and `paint_mask` need an image; connect one to `reference`."
             )
-            return io.NodeOutput(parsed, missing, missing)
+            return io.NodeOutput(parsed, missing, missing, *core)
         painted, mask = cls.paint(reference, paint)
-        return io.NodeOutput(parsed, painted, mask, ui=ui.PreviewImage(reference[:1], cls=cls))
+        return io.NodeOutput(parsed, painted, mask, *core, ui=ui.PreviewImage(reference[:1], cls=cls))
+
+    @staticmethod
+    def core_tracks(tracks, reference: torch.Tensor | None) -> dict:
+        """ComfyUI's TRACKS for these tracks: {"track_path": [F, N, 2], "track_visibility": [F, N]}."""
+        if reference is not None:
+            width, height = int(reference.shape[2]), int(reference.shape[1])
+        else:
+            width, height = tracks.width or 512, tracks.height or 512
+        path, visible = to_point_tracks(tracks, tracks.frame_count, width, height, "smooth")
+        return {"track_path": torch.from_numpy(path), "track_visibility": torch.from_numpy(visible)}
 
     @staticmethod
     def paint(reference: torch.Tensor, paint: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -151,7 +177,11 @@ class IV_TrajectoryToFlow(io.ComfyNode):
                 "specified (MASK), and a colour-wheel picture of the motion (IMAGE)."
             ),
             inputs=[
-                Tracks.Input("tracks", tooltip="Tracks from Edit Canvas: Tracks + Paint (IV)."),
+                Tracks.Input(
+                    "tracks",
+                    optional=True,
+                    tooltip="Tracks from Edit Canvas: Tracks + Paint (IV) (or connect core TRACKS below instead).",
+                ),
                 io.Int.Input(
                     "width",
                     default=512,
@@ -203,6 +233,20 @@ class IV_TrajectoryToFlow(io.ComfyNode):
                     optional=True,
                     tooltip='Region masks at frame 0; a track with "mask": k moves masks[k] instead of a disk.',
                 ),
+                *(
+                    [
+                        CoreTracks.Input(
+                            "core_tracks",
+                            optional=True,
+                            tooltip="ComfyUI's core TRACKS instead of the editor's (GenerateTracks, "
+                            "WanMoveTracksFromCoords from a spline editor, ...): one point per frame in pixels of this "
+                            "flow's size; a track moves its region through the frames where it is visible and holds "
+                            "still before and after; each region is a disk of 'radius'.",
+                        )
+                    ]
+                    if CoreTracks is not None
+                    else []
+                ),
             ],
             outputs=[
                 Flow.Output(display_name="flow"),
@@ -214,7 +258,6 @@ class IV_TrajectoryToFlow(io.ComfyNode):
     @classmethod
     def execute(
         cls,
-        tracks,
         width: int,
         height: int,
         interpolation: str,
@@ -223,7 +266,10 @@ class IV_TrajectoryToFlow(io.ComfyNode):
         size_from_image: torch.Tensor | None = None,
         size_from_latent: dict | None = None,
         masks: torch.Tensor | None = None,
+        tracks=None,
+        core_tracks: dict | None = None,
     ) -> io.NodeOutput:
+        tracks = cls.either_tracks(tracks, core_tracks)
         if size_from_latent is not None:
             height, width = (int(s) * LATENT_SCALE for s in size_from_latent["samples"].shape[-2:])
         elif size_from_image is not None:
@@ -248,6 +294,31 @@ class IV_TrajectoryToFlow(io.ComfyNode):
             log.warning("IV_TrajectoryToFlow: %s", w.message)
         # Colours show where things move to (the motion), the opposite of the backward flow's vectors.
         return io.NodeOutput(FlowPayload(flow, weight), weight, flow_to_color(-flow))
+
+    @staticmethod
+    def either_tracks(tracks, core_tracks: dict | None):
+        """The editor's tracks, or core TRACKS read as ours; exactly one of them."""
+        if tracks is not None and core_tracks is not None:
+            raise ValueError(
+                "IV_TrajectoryToFlow: both 'tracks' and 'core_tracks' are connected; connect one of them"
+            )
+        if core_tracks is not None:
+            try:
+                path, visible = core_tracks["track_path"], core_tracks.get("track_visibility")
+            except (TypeError, KeyError) as e:
+                raise ValueError(
+                    "IV_TrajectoryToFlow: 'core_tracks' must be ComfyUI TRACKS with 'track_path' [frames, tracks, 2]"
+                ) from e
+            return from_point_tracks(_numpy(path), None if visible is None else _numpy(visible))
+        if tracks is None:
+            raise ValueError(
+                "IV_TrajectoryToFlow: no tracks: connect the editor's 'tracks' (or core TRACKS to 'core_tracks')"
+            )
+        return tracks
+
+
+def _numpy(values):
+    return values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else values
 
 
 class IV_MotionPreview(io.ComfyNode):

@@ -18,7 +18,7 @@ from comfyui_interactivevideo.core.instructions import Align
 from comfyui_interactivevideo.core.motion_module import MotionModule
 from comfyui_interactivevideo.core.motion_weights import MotionModuleWeights
 from comfyui_interactivevideo.devkit import animatediff as ad
-from comfyui_interactivevideo.devkit import sd15
+from comfyui_interactivevideo.devkit import comfy_env, sd15
 
 
 def folder() -> Path:
@@ -224,7 +224,7 @@ def test_48_frames_run_in_16_frame_context_windows(run_node, base_and_v3):
     animated = apply(run_node, base, weights)
     with pytest.raises(ValueError, match="48 frames per clip exceed .* 32"):
         sample(animated, 48, size=4)
-    windowed = run_node(
+    windowed = comfy_env.run_node_with_defaults(
         "ContextWindowsManual",
         model=animated,
         context_length=16,

@@ -30,7 +30,7 @@ def red_centroid(frame: torch.Tensor) -> torch.Tensor:
 def test_editor_reads_hand_typed_json_and_takes_the_reference_size(run_node):
     text = json.dumps({"version": 1, "tracks": [{"points": [[30, 48], [100, 48]], "radius": 10}]})
     out = run_node("IV_TrajectoryEditor", tracks=text, frames=6, reference=picture())
-    tracks, painted, paint_mask = out.result
+    tracks, painted, paint_mask = out.result[:3]
     assert isinstance(tracks, Tracks)
     assert torch.equal(painted, picture()) and paint_mask.shape == (1, H, W) and not paint_mask.any()
     assert (tracks.width, tracks.height, tracks.frame_count, len(tracks)) == (W, H, 6, 1)
@@ -143,7 +143,7 @@ def test_paint_layer_is_composited_and_its_alpha_is_the_mask(run_node):
     rgba = stroke_layer()
     rgba[40:44, 5:9] = (0, 0, 255, 128)  # half-opacity dab
     paint = write_layer("node-test-composite.png", rgba)
-    _, painted, mask = run_node("IV_TrajectoryEditor", tracks="", frames=4, reference=picture(), paint=paint).result
+    _, painted, mask = run_node("IV_TrajectoryEditor", tracks="", frames=4, reference=picture(), paint=paint).result[:3]
     inside = torch.zeros(H, W, dtype=torch.bool)
     inside[10:20, 30:60] = True
     dab = torch.zeros(H, W, dtype=torch.bool)
@@ -173,7 +173,7 @@ def test_paint_problems_are_named(run_node):
 def test_without_reference_tracks_still_flow_and_paint_outputs_block_their_users(run_node):
     from comfy_execution.graph_utils import ExecutionBlocker
 
-    tracks, painted, mask = run_node("IV_TrajectoryEditor", tracks="", frames=2).result
+    tracks, painted, mask = run_node("IV_TrajectoryEditor", tracks="", frames=2).result[:3]
     assert isinstance(tracks, Tracks)
     assert isinstance(painted, ExecutionBlocker) and "connect one to `reference`" in painted.message
     assert isinstance(mask, ExecutionBlocker)
@@ -188,3 +188,38 @@ def test_fingerprint_follows_the_layer_file_overwritten_in_place(pack):
     second = editor.fingerprint_inputs(tracks="", frames=2, paint=paint)
     assert second != first
     assert editor.fingerprint_inputs(tracks="", frames=2, paint="") != second
+
+
+def test_core_tracks_both_ways_where_comfyui_has_the_type(run_node):
+    """On a ComfyUI with core TRACKS (0.33.0 and later) the editor gives them and Trajectory to Flow takes them,
+    visibility honoured; on an older one the pack loads without them."""
+    from comfy_api.latest import io
+
+    import nodes
+
+    ours = nodes.NODE_CLASS_MAPPINGS["IV_TrajectoryToFlow"].GET_NODE_INFO_V1()
+    editor = nodes.NODE_CLASS_MAPPINGS["IV_TrajectoryEditor"].GET_NODE_INFO_V1()
+    if not hasattr(io, "Tracks"):
+        assert "core_tracks" not in ours["input"]["optional"] and "TRACKS" not in editor["output"]
+        return
+    assert ours["input"]["optional"]["core_tracks"][0] == "TRACKS" and editor["output"][-1] == "TRACKS"
+    text = '{"version": 1, "width": 128, "height": 64, "tracks": [{"points": [[32, 32], [96, 32]], "radius": 10}]}'
+    reference = torch.rand(1, 32, 64, 3)  # half the track space: positions come out in the image's pixels
+    out = run_node("IV_TrajectoryEditor", tracks=text, frames=5, reference=reference).result
+    core = out[-1]
+    assert core["track_path"].shape == (5, 1, 2) and bool(core["track_visibility"].all())
+    torch.testing.assert_close(core["track_path"][[0, -1], 0], torch.tensor([[16.0, 16.0], [48.0, 16.0]]))
+
+    # Back: the core tracks drive the flow as the editor's do; a point hidden from frame 2 on holds its region still.
+    common = {"width": 64, "height": 32, "interpolation": "linear", "falloff": 1.0, "radius": 5.0}
+    from_core = run_node("IV_TrajectoryToFlow", core_tracks=core, **common).result[0]
+    from_ours = run_node("IV_TrajectoryToFlow", tracks=out[0], **common).result[0]
+    torch.testing.assert_close(from_core.flow, from_ours.flow, atol=1e-4, rtol=0)
+    hidden = {**core, "track_visibility": torch.tensor([[True], [True], [False], [False], [False]])}
+    held = run_node("IV_TrajectoryToFlow", core_tracks=hidden, **common).result[0].flow
+    torch.testing.assert_close(held[4], held[1], atol=1e-5, rtol=0)
+    assert float(held[4].abs().max()) > 1.0
+    with pytest.raises(ValueError, match="connect one of them"):
+        run_node("IV_TrajectoryToFlow", tracks=out[0], core_tracks=core, **common)
+    with pytest.raises(ValueError, match="no tracks"):
+        run_node("IV_TrajectoryToFlow", **common)

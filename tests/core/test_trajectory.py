@@ -107,3 +107,27 @@ def test_points_outside_the_image_are_allowed_with_a_warning():
 def test_malformed_text_names_the_track_and_the_problem(text, message):
     with pytest.raises(TrackError, match=message.replace("[", r"\[").replace("{", r"\{")):
         parse_tracks(text)
+
+
+def test_point_tracks_both_ways():
+    """ComfyUI's core TRACKS ([frames, tracks, 2] points, [frames, tracks] visibility) to ours and back."""
+    import numpy as np
+
+    from comfyui_interactivevideo.core.trajectory import from_point_tracks, to_point_tracks
+
+    frames = 6
+    path = np.stack([[[10.0 + 4 * f, 20.0], [50.0, 60.0 - 2 * f]] for f in range(frames)])  # [6, 2, 2]
+    visible = np.ones((frames, 2), dtype=bool)
+    visible[3:, 1] = False  # the second point is hidden from frame 3 on
+    tracks = from_point_tracks(path, visible)
+    assert len(tracks) == 2 and tracks.frame_count == frames
+    back, seen = to_point_tracks(tracks, frames, 100, 100, "linear")
+    assert back.shape == (frames, 2, 2) and seen.all()
+    np.testing.assert_allclose(back[:, 0], path[:, 0], atol=1e-5)
+    np.testing.assert_allclose(back[:3, 1], path[:3, 1], atol=1e-5)
+    np.testing.assert_allclose(back[3:, 1], np.repeat(path[2:3, 1], 3, axis=0), atol=1e-5)  # holds where hidden
+    assert len(from_point_tracks(path, np.zeros((frames, 2), dtype=bool))) == 0
+    with pytest.raises(TrackError, match="frames, tracks, 2"):
+        from_point_tracks(path[0])
+    with pytest.raises(TrackError, match="non-finite"):
+        from_point_tracks(np.full((2, 1, 2), np.nan))
