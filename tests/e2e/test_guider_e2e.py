@@ -133,3 +133,87 @@ def test_paint_encode_iv_sampler(srv, uploaded):
         "17": {"class_type": "SaveImage", "inputs": {"images": ["16", 0], "filename_prefix": "iv_sampler"}},
     }
     check_outputs(srv, srv.run(prompt, timeout=900), "17")
+
+
+def test_a_drag_alone_through_stock_ksampler_with_apply_instructions(srv, uploaded):
+    """No paint: the image's own latent is what the flow moves; the instructions go on the MODEL line."""
+    tracks = '{"version": 1, "tracks": [{"points": [[20, 32], [44, 32]], "radius": 10}]}'
+    prompt = common(uploaded) | {
+        "20": {"class_type": "IV_TrajectoryEditor", "inputs": {"tracks": tracks, "frames": 2, "reference": ["4", 0]}},
+        "21": {
+            "class_type": "IV_TrajectoryToFlow",
+            "inputs": {
+                "tracks": ["20", 0],
+                "width": SIZE,
+                "height": SIZE,
+                "interpolation": "smooth",
+                "falloff": 1.0,
+                "radius": 0.0,
+                "size_from_image": ["4", 0],
+            },
+        },
+        "11": {
+            "class_type": "IV_ApplyInstructions",
+            "inputs": {"model": ["1", 0], "image": ["6", 0], "flow": ["21", 0]}
+            | {k: v for k, v in BLEND.items() if k != "mode"},
+        },
+        "15": {
+            "class_type": "KSampler",
+            "inputs": {
+                "model": ["11", 0],
+                "seed": 1,
+                "steps": 3,
+                "cfg": 5.0,
+                "sampler_name": "euler",
+                "scheduler": "normal",
+                "positive": ["2", 0],
+                "negative": ["3", 0],
+                "latent_image": ["7", 0],
+                "denoise": 1.0,
+            },
+        },
+        "16": {"class_type": "VAEDecode", "inputs": {"samples": ["15", 0], "vae": ["1", 2]}},
+        "17": {"class_type": "SaveImage", "inputs": {"images": ["16", 0], "filename_prefix": "iv_patched"}},
+    }
+    check_outputs(srv, srv.run(prompt, timeout=900), "17")
+
+
+def test_a_role_wired_into_another_roles_input_is_refused(srv, uploaded):
+    from comfyui_interactivevideo.devkit.server import ServerError
+
+    prompt = common(uploaded) | {
+        "11": {
+            "class_type": "IV_ImageAlign",
+            "inputs": {
+                "vae": ["1", 2],
+                "image": ["4", 0],
+                "frames": 2,
+                "condition_frame": 0,
+                "affinity": "animation S",
+                "custom_affinity": "",
+            },
+        },
+        "12": {
+            "class_type": "IV_ApplyInstructions",
+            "inputs": {"model": ["1", 0], "paint": ["11", 0]} | {k: v for k, v in BLEND.items() if k != "mode"},
+        },
+        "15": {
+            "class_type": "KSampler",
+            "inputs": {
+                "model": ["12", 0],
+                "seed": 1,
+                "steps": 1,
+                "cfg": 5.0,
+                "sampler_name": "euler",
+                "scheduler": "normal",
+                "positive": ["2", 0],
+                "negative": ["3", 0],
+                "latent_image": ["7", 0],
+                "denoise": 1.0,
+            },
+        },
+        "16": {"class_type": "VAEDecode", "inputs": {"samples": ["15", 0], "vae": ["1", 2]}},
+        "17": {"class_type": "SaveImage", "inputs": {"images": ["16", 0], "filename_prefix": "iv_miswired"}},
+    }
+    with pytest.raises(ServerError, match="IV_ALIGN.*IV_PAINT|IV_PAINT.*IV_ALIGN|mismatch"):
+        srv.queue(prompt)
