@@ -135,6 +135,17 @@ def test_paint_encode_iv_sampler(srv, uploaded):
     check_outputs(srv, srv.run(prompt, timeout=900), "17")
 
 
+def sampled(model: str, steps: int, prefix: str) -> dict:
+    """Stock KSampler on node ``model``'s MODEL, decoded and saved as nodes 15-17."""
+    inputs = {"model": [model, 0], "seed": 1, "steps": steps, "cfg": 5.0, "sampler_name": "euler"}
+    inputs |= {"scheduler": "normal", "positive": ["2", 0], "negative": ["3", 0], "latent_image": ["7", 0]}
+    return {
+        "15": {"class_type": "KSampler", "inputs": inputs | {"denoise": 1.0}},
+        "16": {"class_type": "VAEDecode", "inputs": {"samples": ["15", 0], "vae": ["1", 2]}},
+        "17": {"class_type": "SaveImage", "inputs": {"images": ["16", 0], "filename_prefix": prefix}},
+    }
+
+
 def test_a_drag_alone_through_stock_ksampler_with_apply_instructions(srv, uploaded):
     """No paint: the image's own latent is what the flow moves; the instructions go on the MODEL line."""
     tracks = '{"version": 1, "tracks": [{"points": [[20, 32], [44, 32]], "radius": 10}]}'
@@ -157,23 +168,7 @@ def test_a_drag_alone_through_stock_ksampler_with_apply_instructions(srv, upload
             "inputs": {"model": ["1", 0], "image": ["6", 0], "flow": ["21", 0]}
             | {k: v for k, v in BLEND.items() if k != "mode"},
         },
-        "15": {
-            "class_type": "KSampler",
-            "inputs": {
-                "model": ["11", 0],
-                "seed": 1,
-                "steps": 3,
-                "cfg": 5.0,
-                "sampler_name": "euler",
-                "scheduler": "normal",
-                "positive": ["2", 0],
-                "negative": ["3", 0],
-                "latent_image": ["7", 0],
-                "denoise": 1.0,
-            },
-        },
-        "16": {"class_type": "VAEDecode", "inputs": {"samples": ["15", 0], "vae": ["1", 2]}},
-        "17": {"class_type": "SaveImage", "inputs": {"images": ["16", 0], "filename_prefix": "iv_patched"}},
+        **sampled("11", 3, "iv_patched"),
     }
     check_outputs(srv, srv.run(prompt, timeout=900), "17")
 
@@ -197,23 +192,7 @@ def test_a_role_wired_into_another_roles_input_is_refused(srv, uploaded):
             "class_type": "IV_ApplyInstructions",
             "inputs": {"model": ["1", 0], "paint": ["11", 0]} | {k: v for k, v in BLEND.items() if k != "mode"},
         },
-        "15": {
-            "class_type": "KSampler",
-            "inputs": {
-                "model": ["12", 0],
-                "seed": 1,
-                "steps": 1,
-                "cfg": 5.0,
-                "sampler_name": "euler",
-                "scheduler": "normal",
-                "positive": ["2", 0],
-                "negative": ["3", 0],
-                "latent_image": ["7", 0],
-                "denoise": 1.0,
-            },
-        },
-        "16": {"class_type": "VAEDecode", "inputs": {"samples": ["15", 0], "vae": ["1", 2]}},
-        "17": {"class_type": "SaveImage", "inputs": {"images": ["16", 0], "filename_prefix": "iv_miswired"}},
+        **sampled("12", 1, "iv_miswired"),
     }
     with pytest.raises(ServerError, match="IV_ALIGN.*IV_PAINT|IV_PAINT.*IV_ALIGN|mismatch"):
         srv.queue(prompt)
