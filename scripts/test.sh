@@ -2,6 +2,8 @@
 # The whole test suite: set-up if needed, then all three layers (core, comfy, e2e incl. browser) in one pytest run.
 #   bash scripts/test.sh                 # everything
 #   bash scripts/test.sh -m core         # one layer (pytest arguments pass through)
+#   bash scripts/test.sh tests/e2e/browser  # only these paths
+#   IV_COMFYUI=0.33.0 [IV_FRONTEND=1.58.1] bash scripts/test.sh   # the newer ComfyUI (frontend) of the matrix
 # Browser tests run when Chromium is installed (scripts/setup.sh --browser); under CI (CI=true) it is installed
 # and required.
 set -euo pipefail
@@ -18,7 +20,12 @@ ensure_setup "${setup_args[@]}"
 cd "$ROOT"
 t0=$(date +%s)
 set +e
-"$VENV/bin/python" -m pytest tests "$@"
+# Paths among the arguments narrow the run to them; otherwise the whole suite.
+targets=(tests)
+for arg in "$@"; do
+  case "$arg" in tests|tests/*) targets=() ;; esac
+done
+"$VENV/bin/python" -m pytest "${targets[@]}" "$@"
 rc=$?
 set -e
 echo "tests: pytest exited $rc after $(( $(date +%s) - t0 ))s"
