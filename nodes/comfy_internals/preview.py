@@ -121,8 +121,7 @@ def register_preview_route() -> bool:
     if _registered:
         return True
     try:
-        from aiohttp import web
-        from server import PromptServer
+        from server import PromptServer, web  # ComfyUI's aiohttp, as its own routes use it
     except ImportError:
         return False
     server = getattr(PromptServer, "instance", None)
@@ -130,7 +129,7 @@ def register_preview_route() -> bool:
         return False
 
     @server.routes.post(ROUTE)
-    async def preview(request: web.Request) -> web.Response:
+    async def preview(request):
         try:
             body = await request.json()
             if not isinstance(body, dict):

@@ -19,8 +19,11 @@ TRACKS = json.dumps(
 
 
 def scene() -> np.ndarray:
-    rng = np.random.default_rng(3)
-    return (rng.random((64, 96, 3)) * 255).astype(np.uint8)
+    """Smooth (JPEG keeps it), with a red disk where the track starts."""
+    ys, xs = np.mgrid[0:64, 0:96] + 0.5
+    rgb = np.stack((xs / 96, ys / 64, np.full_like(xs, 0.5)), -1)
+    rgb[(xs - 20) ** 2 + (ys - 32) ** 2 < 8**2] = (0.9, 0.1, 0.1)
+    return (rgb * 255).astype(np.uint8)
 
 
 def test_preview_is_that_frame_of_the_flow_and_warp(server):
