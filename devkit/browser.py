@@ -7,18 +7,51 @@ import json
 import os
 import shutil
 
+# A live node by id: the frontend keeps ids as strings in newer versions, numbers in older ones; compare as strings.
+NODE_BY_ID = """(id) => app.graph.getNodeById(id) ?? app.graph.getNodeById(String(id)) ??
+    app.graph.getNodeById(Number(id)) ?? app.graph.nodes.find(n => String(n.id) === String(id))"""
+
 # Screen position of a point given in reference-image pixels, through the editor's own fit.
-TO_SCREEN = """([id, x, y]) => {
-    const s = app.graph.getNodeById(id).trajectoryEditor.surface;
+TO_SCREEN = (
+    """([id, x, y]) => {
+    const node = ("""
+    + NODE_BY_ID
+    + """)(id);
+    const s = node.trajectoryEditor.surface;
     const r = s.canvas.getBoundingClientRect(), f = s.fit();
     return [r.left + (f.ox + x * f.scale) * r.width / s.canvas.width,
             r.top + (f.oy + y * f.scale) * r.height / s.canvas.height];
 }"""
+)
 
 
-def drag_on_canvas(comfy_page, node_id: int, points: list[tuple[float, float]]) -> None:
+# The editor says it is ready (drawn at its size, the connected image shown) and has not moved for two frames: the
+# frontend positions DOM widgets over the graph canvas on its own frames, so a press right after creation could
+# land where the editor was a frame ago.
+EDITOR_SETTLED = (
+    """async (id) => {
+    const node = ("""
+    + NODE_BY_ID
+    + """)(id);
+    const e = node?.trajectoryEditor;
+    if (!e || e.root.dataset.ready !== 'true') return false;
+    const box = () => JSON.stringify(e.surface.canvas.getBoundingClientRect());
+    const frame = () => new Promise(r => requestAnimationFrame(() => r()));
+    const before = box(); await frame(); await frame();
+    return before === box();
+}"""
+)
+
+
+def wait_editor_ready(comfy_page, node_id, timeout: float = 30_000) -> None:
+    """Wait until the node's edit canvas is ready and still (see EDITOR_SETTLED)."""
+    comfy_page.page.wait_for_function(EDITOR_SETTLED, arg=node_id, timeout=timeout, polling=100)
+
+
+def drag_on_canvas(comfy_page, node_id, points: list[tuple[float, float]]) -> None:
     """Press, move through ``points`` (reference-image pixels of the node's edit canvas) and release the mouse."""
     page = comfy_page.page
+    wait_editor_ready(comfy_page, node_id)
     page.mouse.move(*comfy_page.eval(TO_SCREEN, [node_id, *points[0]]))
     page.mouse.down()
     for p in points[1:]:
@@ -95,8 +128,19 @@ class ComfyPage:
         return self.page.evaluate(js, arg)
 
 
-def open_page(browser, server, viewport=(1400, 900)) -> ComfyPage:
+VUE_NODES = "Comfy.VueNodes.Enabled"
+
+
+def set_setting(server, name: str, value) -> None:
+    """A user setting through ComfyUI's settings API, as the settings dialog stores it (read when the page loads)."""
+    server.post_json(f"/settings/{name}", value)
+
+
+def open_page(browser, server, viewport=(1400, 900), vue_nodes: bool | None = None) -> ComfyPage:
+    """A fresh tab on the server's page; ``vue_nodes`` turns Nodes 2.0 (Vue node rendering) on or off first."""
     seed_user_settings(server)
+    if vue_nodes is not None:
+        set_setting(server, VUE_NODES, bool(vue_nodes))
     context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
     # The frontend's "try Nodes 2.0" banner would cover the top of every screenshot.
     context.add_init_script("localStorage.setItem('vueNodesBannerDismissed', 'true')")

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Fit the whole graph into the canvas for the README's picture.
 FIT_JS = """() => {
-  const items = [...app.graph._nodes, ...app.graph._groups];
+  const items = [...app.graph.nodes, ...app.graph.groups];
   const x0 = Math.min(...items.map((n) => n.pos[0])), y0 = Math.min(...items.map((n) => n.pos[1]));
   const x1 = Math.max(...items.map((n) => n.pos[0] + n.size[0])), y1 = Math.max(...items.map((n) => n.pos[1] + n.size[1]));
   app.canvas.ds.fitToBounds([x0 - 20, y0 - 20, x1 - x0 + 40, y1 - y0 + 40]);

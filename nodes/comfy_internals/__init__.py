@@ -8,6 +8,7 @@ reaching into ``comfy.*`` themselves. One module per concern:
   sampling percent, latent formats, KSampler-style runs
 - ``animatediff``: the motion-module model folder and loading, UNet injection, beta schedule, PIA's conv_in
 - ``files``: files in ComfyUI's input folder (the paint layer)
+- ``preview``: the edit canvas's live motion preview, a route on ComfyUI's server (``PromptServer``)
 """
 
 from .animatediff import (
@@ -20,6 +21,7 @@ from .animatediff import (
     set_noise_concat,
 )
 from .files import blocked_output, resolve_input_file
+from .preview import register_preview_route
 from .sampling import (
     SAMPLER_NAMES,
     SCHEDULER_NAMES,
@@ -46,6 +48,7 @@ __all__ = [
     "motion_module_files",
     "random_noise",
     "register_motion_module_folder",
+    "register_preview_route",
     "resolve_input_file",
     "sample_like_ksampler",
     "sd15_process_latent_in",

@@ -8,8 +8,12 @@
 //   right-click / Delete key   remove the point under the mouse / the selected point
 //
 // In paint mode (`mode === "paint"`) the pointer paints instead, through `paint` (a PaintTool).
+//
+// Drawing is event-driven: `draw()` marks the surface dirty and paints once on the next animation frame; nothing
+// redraws unless something changed. Where a region is at the current frame comes from `positionOf(i)` (the server's
+// positions, one interpolation with the flow); `preview`, when set, is shown instead of `image` (the warped frame).
 
-import { appendPoint, defaultRadius, positionAt, removePoint } from "./trajectory_model.js";
+import { appendPoint, defaultRadius, removePoint } from "./trajectory_model.js";
 
 const HANDLE = 6; // css px
 const COLOURS = ["#ff5a5a", "#4fc3f7", "#ffd54f", "#81c784", "#ba68c8", "#ff8a65", "#4db6ac", "#f06292"];
@@ -24,6 +28,12 @@ export class TrackCanvas {
     this.onChange = onChange;
     this.model = { version: 1, tracks: [] };
     this.image = null;
+    this.preview = null; // the warped frame under the slider (an image of the reference's aspect), or null
+    this.positionOf = () => null; // (trackIndex) -> [x, y] at `frame`, or null where not known yet
+    this.onLive = null; // called while a drag moves a point (the editor previews the motion meanwhile)
+    this.onRendered = null;
+    this.lastPointerUp = 0; // performance.now() of the last release (the latency bench reads it)
+    this.dirty = false;
     this.frame = 0;
     this.frameCount = 16;
     this.selected = -1;
@@ -41,6 +51,7 @@ export class TrackCanvas {
 
   // -- geometry: track space (model width x height) <-> canvas pixels ------------------------------------
   space() {
+    // Tracks live in the reference image's pixels: its natural size once known, else the tracks' own size.
     const w = this.model.width || this.image?.naturalWidth || 512;
     const h = this.model.height || this.image?.naturalHeight || 512;
     return [w, h];
@@ -122,6 +133,7 @@ export class TrackCanvas {
     this.model.tracks[this.drag.track].points[this.drag.point] = this.toTrack(e);
     this.drag.moved = true;
     this.draw();
+    this.onLive?.();
   }
 
   pointerUp(e) {
@@ -133,6 +145,7 @@ export class TrackCanvas {
     }
     if (!this.drag) return;
     e.stopPropagation();
+    this.lastPointerUp = performance.now();
     const { track, created } = this.drag;
     const t = this.model.tracks[track];
     if (created) {
@@ -178,11 +191,11 @@ export class TrackCanvas {
 
   // -- state ----------------------------------------------------------------------------------------
   ensureSpace() {
-    // Tracks are stored in the reference image's pixels; say which, so another size rescales them.
-    if (!(this.model.width && this.model.height)) {
-      const [w, h] = this.space();
-      this.model.width = w;
-      this.model.height = h;
+    // Tracks are stored in the reference image's pixels; say which, so another size rescales them. Before any
+    // image is known the tracks keep their own size (or none: Python then reads them in the image's pixels).
+    if (!(this.model.width && this.model.height) && this.image?.naturalWidth) {
+      this.model.width = this.image.naturalWidth;
+      this.model.height = this.image.naturalHeight;
     }
   }
 
@@ -199,6 +212,13 @@ export class TrackCanvas {
 
   // -- drawing --------------------------------------------------------------------------------------
   draw() {
+    if (this.dirty) return;
+    this.dirty = true;
+    requestAnimationFrame(() => this.render());
+  }
+
+  render() {
+    this.dirty = false;
     const { ctx, canvas } = this;
     const [w, h] = this.space();
     const { scale, ox, oy } = this.fit();
@@ -206,7 +226,8 @@ export class TrackCanvas {
     ctx.fillStyle = "#1b1b1b";
     ctx.fillRect(0, 0, canvas.width, canvas.height);
     ctx.setTransform(scale, 0, 0, scale, ox, oy);
-    if (this.image?.complete && this.image.naturalWidth) ctx.drawImage(this.image, 0, 0, w, h);
+    const backdrop = this.preview ?? this.image;
+    if (backdrop?.complete && backdrop.naturalWidth) ctx.drawImage(backdrop, 0, 0, w, h);
     else {
       ctx.fillStyle = "#333";
       ctx.fillRect(0, 0, w, h);
@@ -217,6 +238,7 @@ export class TrackCanvas {
     this.model.tracks.forEach((t, i) => this.drawTrack(t, i, px));
     ctx.globalAlpha = 1;
     if (this.mode === "paint") this.paint.drawCursor(ctx, px, [w, h]);
+    this.onRendered?.(backdrop);
   }
 
   drawTrack(track, i, px) {
@@ -224,7 +246,7 @@ export class TrackCanvas {
     const colour = track.anchor ? "#e0e0e0" : COLOURS[i % COLOURS.length];
     const selected = i === this.selected;
     const radius = track.radius ?? defaultRadius(this.model);
-    const [cx, cy] = positionAt(track, this.frame, this.frameCount);
+    const [cx, cy] = (this.frame > 0 && this.positionOf(i)) || track.points[0];
     ctx.beginPath();
     ctx.arc(cx, cy, radius, 0, 2 * Math.PI);
     ctx.fillStyle = colour + (track.anchor ? "33" : "40");

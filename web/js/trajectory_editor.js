@@ -2,23 +2,62 @@
 // slider, per-track radius / anchor, brush controls, one undo history and keyboard shortcuts. It writes only the
 // node's `tracks` STRING and `paint` path (the layer is uploaded to the input folder), so workflow files and API
 // prompts carry both, and typing into those widgets works with or without this file.
+//
+// Event-driven and the same in classic and Nodes 2.0 (Vue) rendering: the editor lives in a DOM widget and learns
+// about changes from the frontend's events, never from LiteGraph's draw loop:
+//   - its own widgets' callbacks (tracks, frames, paint) and onConfigure (a workflow load, a paste);
+//   - onConnectionsChange (a reference image connected or removed, a Trajectory to Flow node connected);
+//   - the connected LoadImage's `image` widget callback (hooked when it is connected), and the frontend's
+//     `graphChanged` event (any edit of the graph: typing, another widget, a subgraph) as a catch-all;
+//   - onExecuted, which the frontend resolves to this node also inside subgraphs (a run's reference preview).
+// Each of these calls refresh(), which compares and does only what changed. The live motion preview (the frame
+// under the slider warped along the tracks, and the slider's positions) comes from the pack's route, computed
+// by the Python core; see motion_preview.js.
 
 import { app } from "../../../scripts/app.js";
 import { api } from "../../../scripts/api.js";
 import { EditHistory } from "./edit_history.js";
 import { buildControls, el, setPressed } from "./editor_controls.js";
 import { installShortcuts } from "./editor_shortcuts.js";
+import { LivePreview } from "./motion_preview.js";
 import { PaintSync } from "./paint_sync.js";
 import { PaintTool } from "./paint_tool.js";
 import { TrackCanvas } from "./trajectory_canvas.js";
 import { EMPTY, parseTracks, serialize } from "./trajectory_model.js";
 
 const NODE = "IV_TrajectoryEditor";
+const FLOW_NODE = "IV_TrajectoryToFlow";
 const CANVAS_HEIGHT = 320;
 const CONTROLS_HEIGHT = 96;
+const LIVE_DELAY_MS = 60; // while a point moves: one request per pause, the stale one cancelled
+const SLIDER_DELAY_MS = 25;
+const PREVIEW_MAX_SIZE = 768; // longest side of the warped frame the route returns
+
+// Every live editor (of any graph, subgraphs included): who else holds a paint file, who shows which image.
+const EDITORS = new Set();
 
 function widget(node, name) {
   return node.widgets?.find((w) => w.name === name);
+}
+
+// Call `fn` after a widget's own callback, once per widget (the frontend calls it on every user edit).
+const HOOKED = new WeakSet();
+function onWidgetChange(w, fn) {
+  if (!w || HOOKED.has(w)) return;
+  HOOKED.add(w);
+  const original = w.callback;
+  w.callback = function () {
+    const result = original?.apply(this, arguments);
+    fn();
+    return result;
+  };
+}
+
+function splitAnnotated(value) {
+  const type = value.match(/ \[(input|output|temp)\]$/)?.[1] ?? "input";
+  const clean = value.replace(/ \[(input|output|temp)\]$/, "");
+  const cut = clean.lastIndexOf("/");
+  return { filename: clean.slice(cut + 1), subfolder: cut < 0 ? "" : clean.slice(0, cut), type };
 }
 
 function viewUrl({ filename, subfolder = "", type = "input" }) {
@@ -26,16 +65,26 @@ function viewUrl({ filename, subfolder = "", type = "input" }) {
   return api.apiURL(`/view?${q}`);
 }
 
-// The image a connected LoadImage node shows, before any run.
-function upstreamImageUrl(node) {
-  const slot = node.inputs?.findIndex((i) => i.name === "reference");
-  if (slot === undefined || slot < 0 || node.inputs[slot].link == null) return null;
-  const source = node.getInputNode?.(slot);
+// The node feeding `reference` (public accessors only), or null.
+function referenceSource(node) {
+  const slot = node.inputs?.findIndex((i) => i.name === "reference") ?? -1;
+  if (slot < 0) return null;
+  return node.getInputNode?.(slot) ?? null;
+}
+
+// The file a connected LoadImage-like node (an `image` combo of file names) shows, before any run.
+function upstreamImage(source) {
   const value = source && widget(source, "image")?.value;
   if (typeof value !== "string" || !value) return null;
-  const clean = value.replace(/ \[(input|output|temp)\]$/, "");
-  const cut = clean.lastIndexOf("/");
-  return viewUrl({ filename: clean.slice(cut + 1), subfolder: cut < 0 ? "" : clean.slice(0, cut) });
+  return splitAnnotated(value);
+}
+
+// The settings of the Trajectory to Flow node this editor feeds: the preview moves regions as that node will.
+function flowSettings(node) {
+  const downstream = node.getOutputNodes?.(0) ?? [];
+  const flow = downstream.find((n) => n?.type === FLOW_NODE || n?.comfyClass === FLOW_NODE);
+  const value = (name, fallback) => widget(flow ?? {}, name)?.value ?? fallback;
+  return { interpolation: value("interpolation", "smooth"), falloff: value("falloff", 1.0), radius: value("radius", 0) };
 }
 
 class TrajectoryEditor {
@@ -45,10 +94,19 @@ class TrajectoryEditor {
     this.frameWidget = widget(node, "frames");
     this.lastText = null;
     this.imageUrl = null;
-    this.executedUrl = null;
+    this.imageFile = null; // {filename, subfolder, type} of the reference shown, for the preview route
+    this.executedImage = null;
+    this.hookedSource = null;
+    this.positions = null; // {text, frames, interpolation, positions: [track][frame] -> [x, y]} from the server
+    this.shownPreview = null; // {key, seq, at}: the last warped frame drawn (the latency bench reads it)
+    this.previewResult = null;
     this.history = new EditHistory();
     this.surface = new TrackCanvas(() => this.write());
     this.surface.onSelect = () => this.showSelection();
+    this.surface.positionOf = (i) => this.positionOf(i);
+    this.surface.onLive = () => this.requestPreview(LIVE_DELAY_MS);
+    this.surface.onRendered = (backdrop) => this.rendered(backdrop);
+    this.preview = new LivePreview({ api, onResult: (r) => this.previewArrived(r), onError: (e) => this.report(e) });
     this.paint = new PaintTool(() => this.paintChanged());
     this.surface.paint = this.paint;
     this.sync = new PaintSync({
@@ -57,7 +115,7 @@ class TrajectoryEditor {
       layer: this.paint.layer,
       viewUrl,
       usedElsewhere: (value) =>
-        (node.graph?._nodes ?? []).some((n) => n !== node && n.type === NODE && widget(n, "paint")?.value === value),
+        [...EDITORS].some((e) => e !== this && e.node.graph && widget(e.node, "paint")?.value === value),
       onLoaded: () => this.paintLoaded(),
       onSaved: () => (this.showSelection(), node.setDirtyCanvas?.(true, true)),
       onError: (e) => this.report(e),
@@ -68,13 +126,43 @@ class TrajectoryEditor {
     holder.append(this.surface.canvas);
     this.root.append(holder, this.controls.bar);
     new ResizeObserver(() => this.resize(holder)).observe(holder);
-    this.disposeShortcuts = installShortcuts(this, holder);
+    this.holder = holder;
+    this.disposeShortcuts = null;
+    for (const name of ["tracks", "frames", "paint"]) onWidgetChange(widget(node, name), () => this.refresh());
+    this.onGraphChanged = () => this.refresh();
+    this.attach();
     this.setMode("track");
     this.read();
   }
 
+  // In a graph: listening (the node's onAdded); out of it: silent (onRemoved). Both idempotent.
+  attach() {
+    if (EDITORS.has(this)) return;
+    EDITORS.add(this);
+    this.disposeShortcuts = installShortcuts(this, this.holder);
+    api.addEventListener("graphChanged", this.onGraphChanged);
+  }
+
   dispose() {
-    this.disposeShortcuts();
+    if (!EDITORS.has(this)) return;
+    EDITORS.delete(this);
+    this.disposeShortcuts?.();
+    this.preview.dispose();
+    api.removeEventListener("graphChanged", this.onGraphChanged);
+  }
+
+  // Everything the editor mirrors, brought up to date; cheap when nothing changed. Called by the events above.
+  refresh() {
+    this.read();
+    this.syncFrames();
+    this.refreshImage();
+    void this.sync.sync(); // picks up a `paint` path set by a workflow load, the API or typing
+    this.requestPreview(SLIDER_DELAY_MS);
+  }
+
+  // Kept for scripts and tests written against the polling editor: one refresh, not a loop.
+  tick() {
+    this.refresh();
   }
 
   // -- the tracks widget is the source of truth ---------------------------------------------------------
@@ -91,6 +179,7 @@ class TrajectoryEditor {
     if (this.surface.selected >= model.tracks.length) this.surface.select(-1, -1);
     this.showSelection();
     this.surface.draw();
+    this.requestPreview(0);
   }
 
   write() {
@@ -107,6 +196,7 @@ class TrajectoryEditor {
     }
     this.showSelection();
     this.node.setDirtyCanvas?.(true, true);
+    this.requestPreview(0); // a released drag: the frame now, not after a pause
   }
 
   // -- one history for tracks and paint ------------------------------------------------------------------
@@ -215,7 +305,68 @@ class TrajectoryEditor {
     this.surface.frame = frame;
     this.controls.slider.value = String(frame);
     this.controls.frameLabel.textContent = `frame ${frame}`;
+    this.showPreview();
+    this.requestPreview(SLIDER_DELAY_MS);
+  }
+
+  // -- live motion preview: the frame under the slider, warped by the Python core --------------------------------
+  previewParams() {
+    const settings = flowSettings(this.node);
+    const params = {
+      tracks: serialize(this.surface.model),
+      frames: this.surface.frameCount,
+      frame: this.surface.frame,
+      ...settings,
+      max_size: PREVIEW_MAX_SIZE,
+    };
+    if (this.imageFile) params.image = this.imageFile;
+    return params;
+  }
+
+  requestPreview(delay) {
+    if (!this.surface.model.tracks.length) {
+      this.positions = null;
+      this.previewResult = null;
+      this.showPreview();
+      return;
+    }
+    this.preview.request(this.previewParams(), delay);
+  }
+
+  previewArrived(result) {
+    const { params } = result;
+    this.positions = { text: params.tracks, frames: params.frames, interpolation: params.interpolation, positions: result.positions };
+    this.previewResult = result;
+    this.showPreview();
+  }
+
+  // The warped frame of the slider's frame, when the last reply is for it and for the image shown.
+  showPreview() {
+    const r = this.previewResult;
+    const same = r?.image && r.params.frame === this.surface.frame && r.params.image?.filename === this.imageFile?.filename;
+    this.surface.preview = this.surface.frame > 0 && same ? r.image : null;
     this.surface.draw();
+  }
+
+  positionOf(i) {
+    const p = this.positions;
+    if (!p || p.frames !== this.surface.frameCount || !p.positions[i]) return null;
+    return p.positions[i][this.surface.frame] ?? null;
+  }
+
+  rendered(backdrop) {
+    const r = this.previewResult;
+    if (backdrop && r && backdrop === r.image && this.shownPreview?.seq !== r.seq) {
+      this.shownPreview = { key: r.params.tracks, frame: r.params.frame, seq: r.seq, at: performance.now() };
+    }
+    this.markReady();
+  }
+
+  // data-ready on the editor's root: drawn at its size, with the connected image (if any) shown.
+  markReady() {
+    const waiting = this.imageUrl && !this.surface.image;
+    const ready = !waiting && this.surface.canvas.clientWidth > 100 ? "true" : "false";
+    if (this.root.dataset.ready !== ready) this.root.dataset.ready = ready;
   }
 
   selectedTrack() {
@@ -273,17 +424,26 @@ class TrajectoryEditor {
   // -- reference image: a run's preview, else the connected LoadImage -----------------------------
   setExecutedImage(images) {
     const first = images?.[0];
-    if (first) this.executedUrl = viewUrl(first);
+    if (first) this.executedImage = { filename: first.filename, subfolder: first.subfolder ?? "", type: first.type ?? "temp" };
     this.refreshImage();
   }
 
   refreshImage() {
-    const url = this.executedUrl || upstreamImageUrl(this.node);
+    const source = referenceSource(this.node);
+    if (source && source !== this.hookedSource) {
+      // Picking another file in the LoadImage node (or uploading one) reaches us at once.
+      this.hookedSource = source;
+      onWidgetChange(widget(source, "image"), () => EDITORS.forEach((e) => e.refreshImage()));
+    }
+    const file = this.executedImage || upstreamImage(source);
+    const url = file ? viewUrl(file) : null;
     if (url === this.imageUrl) return;
     this.imageUrl = url;
+    this.imageFile = file;
+    this.markReady();
     if (!url) {
       this.surface.image = null;
-      this.surface.draw();
+      this.showPreview();
       return;
     }
     const image = new Image();
@@ -291,7 +451,8 @@ class TrajectoryEditor {
       if (this.imageUrl === url) {
         this.surface.image = image;
         this.fitLayer();
-        this.surface.draw();
+        this.showPreview();
+        this.requestPreview(0);
       }
     };
     image.src = url;
@@ -304,12 +465,6 @@ class TrajectoryEditor {
     this.surface.draw();
   }
 
-  tick() {
-    this.read();
-    this.syncFrames();
-    this.refreshImage();
-    void this.sync.sync(); // picks up a `paint` path set by a workflow load, the API or typing
-  }
 }
 
 app.registerExtension({
@@ -333,6 +488,15 @@ app.registerExtension({
       if (paint) paint.serializeValue = async () => (await editor.sync.flush(), paint.value);
       const [w, h] = this.size;
       this.setSize([Math.max(w, 460), Math.max(h, CANVAS_HEIGHT + CONTROLS_HEIGHT + 190)]);
+      // The editor draws the reference itself; the frontend's image preview under the node would show it twice.
+      this.hideOutputImages = true;
+      return result;
+    };
+    const added = nodeType.prototype.onAdded;
+    nodeType.prototype.onAdded = function () {
+      const result = added?.apply(this, arguments);
+      this.trajectoryEditor?.attach();
+      queueMicrotask(() => this.trajectoryEditor?.refresh());
       return result;
     };
     const removed = nodeType.prototype.onRemoved;
@@ -340,24 +504,23 @@ app.registerExtension({
       this.trajectoryEditor?.dispose();
       return removed?.apply(this, arguments);
     };
+    const connections = nodeType.prototype.onConnectionsChange;
+    nodeType.prototype.onConnectionsChange = function () {
+      const result = connections?.apply(this, arguments);
+      // After LiteGraph has finished linking: a reference image or a Trajectory to Flow node came or went.
+      queueMicrotask(() => this.trajectoryEditor?.refresh());
+      return result;
+    };
     const executed = nodeType.prototype.onExecuted;
     nodeType.prototype.onExecuted = function (message) {
       const result = executed?.apply(this, arguments);
       this.trajectoryEditor?.setExecutedImage(message?.images);
-      // The editor draws the reference itself; the stock preview under the node would show it twice.
-      this.imgs = undefined;
-      return result;
-    };
-    const drawn = nodeType.prototype.onDrawForeground;
-    nodeType.prototype.onDrawForeground = function () {
-      const result = drawn?.apply(this, arguments);
-      this.trajectoryEditor?.tick(); // picks up typed JSON and paths, the frame count, a newly connected image
       return result;
     };
     const configured = nodeType.prototype.onConfigure;
     nodeType.prototype.onConfigure = function () {
       const result = configured?.apply(this, arguments);
-      this.trajectoryEditor?.tick();
+      this.trajectoryEditor?.refresh(); // a workflow load or paste: typed JSON, paths, the frame count
       return result;
     };
   },

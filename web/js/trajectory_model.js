@@ -55,36 +55,8 @@ function round(v) {
   return Math.round(v * 10) / 10;
 }
 
-// Where a track is at `frame` of a `frameCount` clip: along its straight segments at constant speed,
-// between keyframes when it has them (the "linear" interpolation of IV_TrajectoryToFlow).
-export function positionAt(track, frame, frameCount) {
-  const pts = track.points;
-  if (track.anchor || pts.length === 1) return pts[0];
-  const knots = [0];
-  for (let k = 1; k < pts.length; k++) {
-    knots.push(knots[k - 1] + Math.hypot(pts[k][0] - pts[k - 1][0], pts[k][1] - pts[k - 1][1]));
-  }
-  const total = knots[knots.length - 1];
-  let arc;
-  if (track.frames) arc = interp(frame, track.frames, knots);
-  else arc = Math.min(Math.max(frame / Math.max(frameCount - 1, 1), 0), 1) * total;
-  for (let k = 1; k < pts.length; k++) {
-    if (arc <= knots[k] || k === pts.length - 1) {
-      const span = knots[k] - knots[k - 1];
-      const t = span > 0 ? Math.min(Math.max((arc - knots[k - 1]) / span, 0), 1) : 1;
-      return [pts[k - 1][0] + t * (pts[k][0] - pts[k - 1][0]), pts[k - 1][1] + t * (pts[k][1] - pts[k - 1][1])];
-    }
-  }
-  return pts[pts.length - 1];
-}
-
-function interp(x, xs, ys) {
-  if (x <= xs[0]) return ys[0];
-  for (let k = 1; k < xs.length; k++) {
-    if (x <= xs[k]) return ys[k - 1] + ((x - xs[k - 1]) / (xs[k] - xs[k - 1])) * (ys[k] - ys[k - 1]);
-  }
-  return ys[ys.length - 1];
-}
+// Where a track is at a frame is not computed here: the canvas asks the server (core.trajectory, the same
+// `smooth` / `linear` interpolation as IV_TrajectoryToFlow) through motion_preview.js.
 
 // Append a point; a keyframed track gets a keyframe after its last one, so its keyframes stay increasing.
 export function appendPoint(track, point, frameCount) {

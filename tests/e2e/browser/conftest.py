@@ -1,5 +1,8 @@
 """Headless Chromium (Debian's, driven by Playwright) on the real ComfyUI page served by the e2e server.
 
+Every page opens with Nodes 2.0 (Vue node rendering, the `Comfy.VueNodes.Enabled` setting) off, or on where
+IV_VUE_NODES=1; the editor's tests run in both modes (their own `vue_nodes` fixture).
+
 Skipped when no Chromium is installed (`bash scripts/setup.sh --browser` installs it), except where
 IV_REQUIRE_BROWSER=1 (CI): there a missing browser is a failure, not a skip.
 """
@@ -35,7 +38,13 @@ def artifacts() -> Path:
 
 
 @pytest.fixture
-def comfy_page(chromium, server):
-    page = open_page(chromium, server)
+def vue_nodes() -> bool:
+    """Nodes 2.0 on or off for this test's page (the server keeps the setting: every page states it)."""
+    return os.environ.get("IV_VUE_NODES") == "1"
+
+
+@pytest.fixture
+def comfy_page(chromium, server, vue_nodes):
+    page = open_page(chromium, server, vue_nodes=vue_nodes)
     yield page
     page.page.context.close()

@@ -1,16 +1,38 @@
-"""The trajectory editor widget on the real ComfyUI page: drawn with the mouse, stored in the prompt and workflow."""
+"""The trajectory editor widget on the real ComfyUI page: drawn with the mouse, stored in the prompt and workflow.
+
+Every test runs twice: classic LiteGraph rendering and Nodes 2.0 (Vue nodes), where LiteGraph never draws the node's
+foreground: the editor must learn about its image, widgets and runs from the frontend's events alone.
+"""
 
 import io
 import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
-from comfyui_interactivevideo.devkit.browser import TO_SCREEN, drag_on_canvas
+from comfyui_interactivevideo.devkit.browser import TO_SCREEN, drag_on_canvas, wait_editor_ready
 
 W, H = 320, 224
 DOCS_IMAGE = Path(__file__).resolve().parents[3] / "docs" / "images" / "trajectory-editor.png"
+
+
+@pytest.fixture(params=[False, True], ids=["classic", "nodes2"])
+def vue_nodes(request) -> bool:
+    return request.param
+
+
+def picture_path(vue_nodes: bool, docs: Path, artifacts: Path) -> Path:
+    """The README's pictures come from classic rendering; the Nodes 2.0 run keeps its own among the artifacts."""
+    return artifacts / f"nodes2-{docs.name}" if vue_nodes else docs
+
+
+# Colour of the edit canvas at a point in reference-image pixels (what the user sees there).
+CANVAS_PIXEL = """([id, x, y]) => {
+    const s = app.graph.getNodeById(id).trajectoryEditor.surface, f = s.fit();
+    return [...s.canvas.getContext('2d').getImageData(Math.round(f.ox + x * f.scale), Math.round(f.oy + y * f.scale), 1, 1).data];
+}"""
 
 
 def reference_png() -> bytes:
@@ -47,12 +69,11 @@ def open_editor(comfy_page, server) -> int:
     """LoadImage → editor → Trajectory to Flow on a fresh graph; returns the editor's id once it shows the image."""
     uploaded = server.upload_image(reference_png(), "iv_editor_scene.png", overwrite=True)
     node_id = comfy_page.eval(BUILD, uploaded["name"])
-    comfy_page.page.wait_for_function(
-        "(id) => { const e = app.graph.getNodeById(id).trajectoryEditor;"
-        " return e && e.surface.image && e.surface.image.naturalWidth > 0 && e.surface.canvas.clientWidth > 100; }",
-        arg=node_id,
-        timeout=30_000,
-    )
+    wait_editor_ready(comfy_page, node_id)
+    assert comfy_page.eval(
+        "(id) => { const i = app.graph.getNodeById(id).trajectoryEditor.surface.image; return [i.naturalWidth, i.naturalHeight]; }",
+        node_id,
+    ) == [W, H]
     return node_id
 
 
@@ -61,19 +82,24 @@ def tracks_of(page, node_id):
     return page.eval(
         """async (id) => {
         const p = await app.graphToPrompt();
-        const saved = app.graph.serialize().nodes.find(n => n.id === id);
-        return [p.output[String(id)].inputs.tracks, saved.widgets_values[0], p.workflow.nodes.find(n => n.id === id).widgets_values[0]];
+        const saved = app.graph.serialize().nodes.find(n => String(n.id) === String(id));
+        return [p.output[String(id)].inputs.tracks, saved.widgets_values[0],
+                p.workflow.nodes.find(n => String(n.id) === String(id)).widgets_values[0]];
     }""",
         node_id,
     )
 
 
-def test_draw_a_track_with_the_mouse(comfy_page, server, artifacts):
+def test_draw_a_track_with_the_mouse(comfy_page, server, artifacts, vue_nodes):
     page = comfy_page.page
     node_id = open_editor(comfy_page, server)
 
     def at(x, y):
         return comfy_page.eval(TO_SCREEN, [node_id, x, y])
+
+    # The connected image is on the canvas (Nodes 2.0 included): the red ball, the blue box, the sky.
+    red, blue, sky = (comfy_page.eval(CANVAS_PIXEL, [node_id, x, y])[:3] for x, y in [(70, 130), (240, 128), (160, 30)])
+    assert red[0] > 180 and red[1] < 90 and blue[2] > 160 and blue[0] < 90 and sky[2] > 200, (red, blue, sky)
 
     # Drag the ball to the right and up: a track from (70, 130) to (200, 70).
     page.mouse.move(*at(70, 130))
@@ -112,8 +138,8 @@ def test_draw_a_track_with_the_mouse(comfy_page, server, artifacts):
     DOCS_IMAGE.parent.mkdir(parents=True, exist_ok=True)
     # The three nodes and the editor, below the page's own banners.
     clip = {"x": 60, "y": max(box[1] - 250, 80), "width": min(box[0] + box[2] + 340, 1400) - 60, "height": box[3] + 262}
-    page.screenshot(path=str(DOCS_IMAGE), clip=clip)
-    page.screenshot(path=str(artifacts / "trajectory-editor-page.png"))
+    page.screenshot(path=str(picture_path(vue_nodes, DOCS_IMAGE, artifacts)), clip=clip)
+    page.screenshot(path=str(artifacts / f"trajectory-editor-page{'-nodes2' if vue_nodes else ''}.png"))
     assert not comfy_page.pack_errors(), comfy_page.console_errors
 
 
@@ -141,7 +167,7 @@ CANVAS_IMAGE = DOCS_IMAGE.parent / "edit-canvas.png"
 PAINT_STATE = """async (id) => {
     const p = await app.graphToPrompt();
     const node = app.graph.getNodeById(id);
-    const saved = app.graph.serialize().nodes.find(n => n.id === id);
+    const saved = app.graph.serialize().nodes.find(n => String(n.id) === String(id));
     const slot = node.widgets.findIndex(w => w.name === 'paint');
     return {prompt: p.output[String(id)].inputs.paint, saved: saved.widgets_values[slot],
             tracks: JSON.parse(p.output[String(id)].inputs.tracks).tracks.length};
@@ -163,7 +189,7 @@ def layer_file(server, value: str) -> np.ndarray:
         return np.asarray(img.convert("RGBA"))
 
 
-def test_paint_strokes_with_the_mouse_upload_undo_and_reload(comfy_page, server):
+def test_paint_strokes_with_the_mouse_upload_undo_and_reload(comfy_page, server, artifacts, vue_nodes):
     page = comfy_page.page
     node_id = open_editor(comfy_page, server)
     root = page.locator(".iv-trajectory-editor")
@@ -211,10 +237,13 @@ def test_paint_strokes_with_the_mouse_upload_undo_and_reload(comfy_page, server)
         node_id,
     )
     CANVAS_IMAGE.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(CANVAS_IMAGE), clip={"x": x - 10, "y": y - 10, "width": w + 20, "height": h + 20})
+    page.screenshot(
+        path=str(picture_path(vue_nodes, CANVAS_IMAGE, artifacts)),
+        clip={"x": x - 10, "y": y - 10, "width": w + 20, "height": h + 20},
+    )
 
     # Ctrl+Z over the canvas undoes the stroke, then the track: one history, and not ComfyUI's graph undo.
-    nodes_before = comfy_page.eval("() => app.graph._nodes.length")
+    nodes_before = comfy_page.eval("() => app.graph.nodes.length")
     page.keyboard.press("Control+z")
     assert comfy_page.eval(LAYER_PIXEL, [node_id, 100, 190])[5] == 0
     paint_value_becomes(False)
@@ -225,13 +254,13 @@ def test_paint_strokes_with_the_mouse_upload_undo_and_reload(comfy_page, server)
     paint_value_becomes(True)
     state = comfy_page.eval(PAINT_STATE, node_id)
     assert state == {"prompt": value, "saved": value, "tracks": 1}  # the same file name: no stray copies
-    assert comfy_page.eval("() => app.graph._nodes.length") == nodes_before
+    assert comfy_page.eval("() => app.graph.nodes.length") == nodes_before
     assert (layer_file(server, value)[190, 40:160, 3] == 255).all()
 
     # Reloading the saved workflow brings the strokes back from the input folder.
     workflow = comfy_page.eval("() => app.graph.serialize()")
     comfy_page.eval("async (wf) => { app.graph.clear(); await app.loadGraphData(wf); }", workflow)
-    reloaded = comfy_page.eval("() => app.graph._nodes.find(n => n.type === 'IV_TrajectoryEditor').id")
+    reloaded = comfy_page.eval("() => app.graph.nodes.find(n => n.type === 'IV_TrajectoryEditor').id")
     page.wait_for_function(
         "(id) => { const e = app.graph.getNodeById(id).trajectoryEditor; e.tick();"
         " return e.paint.layer.canvas.getContext('2d').getImageData(100, 190, 1, 1).data[3] === 255; }",
@@ -262,4 +291,85 @@ def test_paint_strokes_with_the_mouse_upload_undo_and_reload(comfy_page, server)
     copied = layer_file(server, copy_state)
     assert copied[10, 10, 3] == 255 and (copied[190, 40:160, 3] == 255).all()
     assert layer_file(server, value)[10, 10, 3] == 0  # the original's file is untouched
+    assert not comfy_page.pack_errors(), comfy_page.console_errors
+
+
+PREVIEW_IMAGE = DOCS_IMAGE.parent / "live-preview.png"
+
+# The last warped frame drawn, and what the editor would ask for now.
+PREVIEW_STATE = """(id) => { const e = app.graph.getNodeById(id).trajectoryEditor;
+    return {shown: e.shownPreview, tracks: JSON.stringify(e.surface.model) && e.previewParams().tracks,
+            frame: e.surface.frame, interpolation: e.positions?.interpolation ?? null,
+            positions: e.positions?.positions ?? null}; }"""
+
+PREVIEW_CURRENT = """([id, frame]) => { const e = app.graph.getNodeById(id).trajectoryEditor, s = e.shownPreview;
+    return !!s && s.frame === frame && s.key === e.previewParams().tracks && e.surface.preview !== null; }"""
+
+
+def test_live_preview_warps_the_frame_under_the_slider_while_dragging(comfy_page, server, artifacts, vue_nodes):
+    page = comfy_page.page
+    node_id = open_editor(comfy_page, server)
+    root = page.locator(".iv-trajectory-editor")
+    last = 11  # BUILD sets 12 frames
+
+    def at(x, y):
+        return comfy_page.eval(TO_SCREEN, [node_id, x, y])
+
+    def pixel(x, y):
+        return comfy_page.eval(CANVAS_PIXEL, [node_id, x, y])[:3]
+
+    # A bent track: the ball right, then down-right; the slider at the last frame.
+    drag_on_canvas(comfy_page, node_id, [(70 + 10 * k, 130 - 6 * k) for k in range(9)])  # to (150, 82)
+    page.keyboard.down("Shift")
+    page.mouse.click(*at(200, 120))
+    page.keyboard.up("Shift")
+    root.locator(".iv-track-frame").fill(str(last))
+    page.wait_for_function(PREVIEW_CURRENT, arg=[node_id, last], timeout=15_000)
+    # The ball is where the track ends, and gone from where it started (the background stretched behind it).
+    moved, left = pixel(200, 120), pixel(70, 130)
+    assert moved[0] > 170 and moved[1] < 110, moved
+    assert not (left[0] > 170 and left[1] < 110), left
+
+    # The slider follows the flow's `smooth` path (core.trajectory), not straight segments.
+    state = comfy_page.eval(PREVIEW_STATE, node_id)
+    assert state["interpolation"] == "smooth"
+    tracks = json.loads(state["tracks"])
+    assert (tracks["width"], tracks["height"]) == (W, H)
+    smooth = np.asarray(state["positions"][0])
+    assert smooth.shape == (12, 2)
+    np.testing.assert_allclose(smooth[[0, -1]], [[70, 130], [200, 120]], atol=2.0)
+    comfy_page.eval(
+        """(id) => { const e = app.graph.getNodeById(id).trajectoryEditor;
+        const flow = app.graph.getNodeById(id).getOutputNodes(0)[0];
+        const w = flow.widgets.find(w => w.name === 'interpolation'); w.value = 'linear'; w.callback?.('linear'); e.refresh(); }""",
+        node_id,
+    )
+    page.wait_for_function(
+        "(id) => app.graph.getNodeById(id).trajectoryEditor.positions?.interpolation === 'linear'", arg=node_id
+    )
+    linear = np.asarray(comfy_page.eval(PREVIEW_STATE, node_id)["positions"][0])
+    assert np.abs(linear - smooth).max() > 1.0  # the two paths differ between the points
+
+    # While the mouse is still down, moving the end point re-warps the frame (the picture for the README).
+    end = at(200, 120)
+    page.mouse.move(*end)
+    page.mouse.down()
+    for k in range(1, 6):
+        page.mouse.move(*at(200 + 10 * k, 120 + 8 * k))
+    page.wait_for_function(PREVIEW_CURRENT, arg=[node_id, last], timeout=15_000)
+    assert pixel(250, 160)[0] > 170  # the ball follows the point being dragged
+    box = comfy_page.eval(
+        "(id) => { const r = app.graph.getNodeById(id).trajectoryEditor.root.getBoundingClientRect();"
+        " return [r.left, r.top, r.width, r.height]; }",
+        node_id,
+    )
+    PREVIEW_IMAGE.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(
+        path=str(picture_path(vue_nodes, PREVIEW_IMAGE, artifacts)),
+        clip={"x": box[0] - 6, "y": box[1] - 6, "width": box[2] + 12, "height": box[3] + 12},
+    )
+    page.mouse.up()
+    page.wait_for_function(PREVIEW_CURRENT, arg=[node_id, last], timeout=15_000)
+    points = json.loads(tracks_of(comfy_page, node_id)[0])["tracks"][0]["points"]
+    np.testing.assert_allclose(points[-1], [250, 160], atol=2.0)
     assert not comfy_page.pack_errors(), comfy_page.console_errors

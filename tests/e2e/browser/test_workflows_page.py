@@ -20,13 +20,13 @@ DOCS = REPO / "docs" / "images"
 FRAMES, SIZE, STEPS = 4, 64, 2
 
 LOAD = """async (wf) => { app.graph.clear(); await app.loadGraphData(wf);
-    return app.graph._nodes.filter(n => !LiteGraph.registered_node_types[n.type]).map(n => n.type); }"""
+    return app.graph.nodes.filter(n => !LiteGraph.registered_node_types[n.type]).map(n => n.type); }"""
 
 # Shrink the graph as a user would with the widgets: small, short, few steps; the model files this server holds.
 FIT = """([frames, size, steps]) => {
-    const byTitle = (t) => app.graph._nodes.find(n => n.title === t);
+    const byTitle = (t) => app.graph.nodes.find(n => n.title === t);
     const set = (node, name, value) => { const w = node?.widgets?.find(w => w.name === name); if (w) w.value = value; };
-    for (const n of app.graph._nodes) { set(n, 'frames', frames); }
+    for (const n of app.graph.nodes) { set(n, 'frames', frames); }
     set(byTitle('Image size'), 'width', size); set(byTitle('Image size'), 'height', size);
     for (const t of ['Intermediate image sampler', 'Content re-render', 'Schedule', 'Sample video']) set(byTitle(t), 'steps', steps);
     set(byTitle('Load motion module'), 'motion_module', 'pia.safetensors');
@@ -48,7 +48,7 @@ def models(server):
 
 def fit_view(comfy_page):
     comfy_page.eval("""() => {
-      const items = [...app.graph._nodes, ...app.graph._groups];
+      const items = [...app.graph.nodes, ...app.graph.groups];
       const x0 = Math.min(...items.map((n) => n.pos[0])), y0 = Math.min(...items.map((n) => n.pos[1]));
       const x1 = Math.max(...items.map((n) => n.pos[0] + n.size[0])), y1 = Math.max(...items.map((n) => n.pos[1] + n.size[1]));
       app.canvas.ds.fitToBounds([x0 - 20, y0 - 20, x1 - x0 + 40, y1 - y0 + 40]);
@@ -80,7 +80,7 @@ def test_workflow_opens_with_every_node_known(comfy_page, name):
     assert missing == [], f"{name}: node types the page does not know: {missing}"
     assert comfy_page.page.locator("text=Missing Node Types").count() == 0
     assert comfy_page.page.locator("text=Invalid workflow").count() == 0, "the page rejects the workflow file"
-    assert len(comfy_page.eval("() => app.graph._nodes")) == len(workflow["nodes"])
+    assert comfy_page.eval("() => app.graph.nodes.length") == len(workflow["nodes"])
     fit_view(comfy_page)
     DOCS.mkdir(parents=True, exist_ok=True)
     comfy_page.page.screenshot(path=str(DOCS / f"workflow-{name}.png"))
@@ -159,7 +159,7 @@ def test_full_pipeline_from_the_page_with_paint_and_a_track(comfy_page, server, 
 
 def test_readme_shows_the_pictures_this_test_makes():
     readme = (REPO / "README.md").read_text()
-    for name in [*(f"workflow-{n}.png" for n in NAMES), "edit-canvas.png"]:
+    for name in [*(f"workflow-{n}.png" for n in NAMES), "edit-canvas.png", "live-preview.png"]:
         assert f"docs/images/{name}" in readme, f"README does not show {name}"
         assert (DOCS / name).is_file()
     assert Path(DOCS / "full-pipeline-after-run.png").name in readme
