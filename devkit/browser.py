@@ -25,9 +25,9 @@ TO_SCREEN = (
 )
 
 
-# The editor says it is ready (drawn at its size, the connected image shown) and has not moved for two frames: the
+# The editor says it is ready (drawn at its size, the connected image shown), has not moved for two frames (the
 # frontend positions DOM widgets over the graph canvas on its own frames, so a press right after creation could
-# land where the editor was a frame ago.
+# land where the editor was a frame ago), and is the element a press over it reaches.
 EDITOR_SETTLED = (
     """async (id) => {
     const node = ("""
@@ -35,10 +35,14 @@ EDITOR_SETTLED = (
     + """)(id);
     const e = node?.trajectoryEditor;
     if (!e || e.root.dataset.ready !== 'true') return false;
-    const box = () => JSON.stringify(e.surface.canvas.getBoundingClientRect());
+    const canvas = e.surface.canvas;
+    const box = () => JSON.stringify(canvas.getBoundingClientRect());
     const frame = () => new Promise(r => requestAnimationFrame(() => r()));
     const before = box(); await frame(); await frame();
-    return before === box();
+    if (before !== box()) return false;
+    // A press at the canvas's centre reaches the canvas itself, not an overlay over it (a loading mask, a dialog).
+    const r = canvas.getBoundingClientRect();
+    return document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2) === canvas;
 }"""
 )
 
@@ -58,6 +62,9 @@ def drag_on_canvas(comfy_page, node_id, points: list[tuple[float, float]]) -> No
         page.mouse.move(*comfy_page.eval(TO_SCREEN, [node_id, *p]))
     page.mouse.up()
 
+
+# The frontend has finished starting: no splash, no full-page blocking mask over the page.
+STARTED = "() => !document.querySelector('#splash-loader, .p-blockui-mask-document')"
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
@@ -108,6 +115,10 @@ class ComfyPage:
     def open(self) -> ComfyPage:
         self.page.goto(self.server.url, wait_until="domcontentloaded")
         self.page.wait_for_function("() => window.app && window.app.graph && window.LiteGraph", timeout=90_000)
+        # `app.graph` exists while the frontend is still starting: its splash and a full-page PrimeVue BlockUI mask
+        # (fading out) cover the page and take the first pointer press, whatever lies under them (frontend 1.49.6:
+        # a drag right after a graph is built there was lost entirely). Wait until both are gone.
+        self.page.wait_for_function(STARTED, timeout=90_000, polling=50)
         return self
 
     def pack_errors(self) -> list[str]:

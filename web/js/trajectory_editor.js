@@ -460,9 +460,15 @@ class TrajectoryEditor {
 
   resize(holder) {
     const ratio = window.devicePixelRatio || 1;
-    this.surface.canvas.width = Math.max(1, Math.round(holder.clientWidth * ratio));
-    this.surface.canvas.height = Math.max(1, Math.round(holder.clientHeight * ratio));
-    this.surface.draw();
+    const { canvas } = this.surface;
+    const width = Math.max(1, Math.round(holder.clientWidth * ratio));
+    const height = Math.max(1, Math.round(holder.clientHeight * ratio));
+    if (canvas.width === width && canvas.height === height) return; // setting a size clears the canvas, even the same
+    canvas.width = width;
+    canvas.height = height;
+    // Now, not on the next frame: the resize cleared the canvas, and a node growing (Nodes 2.0 lays its widgets
+    // out over a few frames) would otherwise show it blank for a frame each step.
+    this.surface.render();
   }
 
 }
