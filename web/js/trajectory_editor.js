@@ -65,8 +65,10 @@ function viewUrl({ filename, subfolder = "", type = "input" }) {
   return api.apiURL(`/view?${q}`);
 }
 
-// The node feeding `reference` (public accessors only), or null.
+// The node feeding `reference` (public accessors only), or null. Out of a graph (a clone being configured, a node
+// being removed) there is none: newer frontends' link accessors throw there (NullGraphError) instead of answering.
 function referenceSource(node) {
+  if (!node.graph) return null;
   const slot = node.inputs?.findIndex((i) => i.name === "reference") ?? -1;
   if (slot < 0) return null;
   return node.getInputNode?.(slot) ?? null;
@@ -81,7 +83,7 @@ function upstreamImage(source) {
 
 // The settings of the Trajectory to Flow node this editor feeds: the preview moves regions as that node will.
 function flowSettings(node) {
-  const downstream = node.getOutputNodes?.(0) ?? [];
+  const downstream = (node.graph && node.getOutputNodes?.(0)) || [];
   const flow = downstream.find((n) => n?.type === FLOW_NODE || n?.comfyClass === FLOW_NODE);
   const value = (name, fallback) => widget(flow ?? {}, name)?.value ?? fallback;
   return { interpolation: value("interpolation", "smooth"), falloff: value("falloff", 1.0), radius: value("radius", 0) };
@@ -153,6 +155,7 @@ class TrajectoryEditor {
 
   // Everything the editor mirrors, brought up to date; cheap when nothing changed. Called by the events above.
   refresh() {
+    if (!this.node.graph) return; // a clone configured before it is added: onAdded refreshes it
     this.read();
     this.syncFrames();
     this.refreshImage();
