@@ -74,7 +74,7 @@ def queue_and_wait(comfy_page, server, timeout=1200) -> dict:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_workflow_opens_with_every_node_known(comfy_page, name):
+def test_workflow_opens_with_every_node_known(comfy_page, name, vue_nodes, artifacts):
     workflow = json.loads((REPO / "workflows" / f"{name}.json").read_text())
     missing = comfy_page.eval(LOAD, workflow)
     assert missing == [], f"{name}: node types the page does not know: {missing}"
@@ -82,8 +82,10 @@ def test_workflow_opens_with_every_node_known(comfy_page, name):
     assert comfy_page.page.locator("text=Invalid workflow").count() == 0, "the page rejects the workflow file"
     assert comfy_page.eval("() => app.graph.nodes.length") == len(workflow["nodes"])
     fit_view(comfy_page)
-    DOCS.mkdir(parents=True, exist_ok=True)
-    comfy_page.page.screenshot(path=str(DOCS / f"workflow-{name}.png"))
+    # The README's pictures come from classic rendering; a Nodes 2.0 run keeps its own among the artifacts.
+    folder = artifacts / "nodes2" if vue_nodes else DOCS
+    folder.mkdir(parents=True, exist_ok=True)
+    comfy_page.page.screenshot(path=str(folder / f"workflow-{name}.png"))
     assert not comfy_page.pack_errors(), comfy_page.console_errors
 
 
@@ -101,7 +103,7 @@ def test_a_workflow_saved_by_an_earlier_release_still_opens(comfy_page, path):
     assert not comfy_page.pack_errors(), comfy_page.console_errors
 
 
-def test_full_pipeline_from_the_page_with_paint_and_a_track(comfy_page, server, models):
+def test_full_pipeline_from_the_page_with_paint_and_a_track(comfy_page, server, models, vue_nodes, artifacts):
     page = comfy_page.page
     comfy_page.eval(LOAD, json.loads((REPO / "workflows" / f"{NAMES[0]}.json").read_text()))
     canvas_id = comfy_page.eval(FIT, [FRAMES, SIZE, STEPS])
@@ -153,7 +155,7 @@ def test_full_pipeline_from_the_page_with_paint_and_a_track(comfy_page, server, 
     assert len(entry["outputs"][titles["Save flow colours"]]["images"]) == FRAMES
     page.wait_for_timeout(1500)  # previews render
     fit_view(comfy_page)
-    page.screenshot(path=str(DOCS / "full-pipeline-after-run.png"))
+    page.screenshot(path=str((artifacts / "nodes2" if vue_nodes else DOCS) / "full-pipeline-after-run.png"))
     assert not comfy_page.pack_errors(), comfy_page.console_errors
 
 
