@@ -8,6 +8,7 @@ reaching into ``comfy.*`` themselves. One module per concern:
   sampling percent, latent formats, KSampler-style runs
 - ``animatediff``: the motion-module model folder and loading, UNet injection, beta schedule, PIA's conv_in
 - ``files``: files in ComfyUI's input folder (the paint layer)
+- ``runtime``: the interrupt flag (for long loops) and free memory (for size guards)
 """
 
 from .animatediff import (
@@ -20,6 +21,7 @@ from .animatediff import (
     set_noise_concat,
 )
 from .files import blocked_output, resolve_input_file
+from .runtime import free_memory, interrupt_check
 from .sampling import (
     SAMPLER_NAMES,
     SCHEDULER_NAMES,
@@ -41,7 +43,9 @@ __all__ = [
     "apply_instructions",
     "apply_motion_module",
     "blocked_output",
+    "free_memory",
     "has_image_conditioning",
+    "interrupt_check",
     "load_motion_module_file",
     "motion_module_files",
     "random_noise",
