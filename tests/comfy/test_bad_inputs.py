@@ -132,7 +132,6 @@ def checks_node(node_id):
 
 
 def test_an_unsafe_pickle_is_refused_without_torch_advice_on_bypassing_it():
-    import pickle
 
     class Evil:
         def __reduce__(self):
@@ -141,7 +140,7 @@ def test_an_unsafe_pickle_is_refused_without_torch_advice_on_bypassing_it():
     folder = folder_paths.get_folder_paths("animatediff_models")[0]
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, "iv-evil.ckpt")
-    torch.save({"x": Evil()}, path, pickle_protocol=pickle.DEFAULT_PROTOCOL)
+    torch.save({"x": Evil()}, path)
     try:
         with pytest.raises(ValueError) as e:
             comfy_env.run_node("IV_LoadMotionModule", motion_module="iv-evil.ckpt")

@@ -45,13 +45,12 @@ def picture() -> Image.Image:
 def motion_files(folder) -> None:
     """Bad motion-module files, one per way a file can be wrong."""
     import os
-    import pickle
 
     class Unsafe:
         def __reduce__(self):
             return (os.system, ("echo unsafe",))
 
-    torch.save({"x": Unsafe()}, folder / "iv-unsafe.ckpt", pickle_protocol=pickle.DEFAULT_PROTOCOL)
+    torch.save({"x": Unsafe()}, folder / "iv-unsafe.ckpt")
     (folder / "iv-garbage.safetensors").write_bytes(b"\x00\x01 not a safetensors file" * 40)
     torch.save([torch.zeros(2)], folder / "iv-list.ckpt")
     keys = list(ad.manifest("v3_sd15_mm"))
