@@ -32,7 +32,7 @@ class InputError(ValueError):
 
 
 def display_name(cls: type[io.ComfyNode]) -> str:
-    schema = cls.GET_SCHEMA()
+    schema = cls.define_schema()  # not GET_SCHEMA: it writes class attributes, and ComfyUI runs a locked clone
     return schema.display_name or schema.node_id
 
 
@@ -54,7 +54,7 @@ def is_checked(cls: type[io.ComfyNode]) -> bool:
 
 def check_inputs(cls: type[io.ComfyNode], values: dict[str, Any]) -> None:
     """Raise ``InputError`` for the first value that does not fit its input's declaration in ``cls``'s schema."""
-    schema = cls.GET_SCHEMA()
+    schema = cls.define_schema()  # not GET_SCHEMA: it writes class attributes, and ComfyUI runs a locked clone
     node = schema.display_name or schema.node_id
     for spec in schema.inputs:
         value = values.get(spec.id)
