@@ -117,7 +117,8 @@ def _problem(spec, value: Any) -> str | None:
             return f"is {_short(value)}, and there is nothing to choose from; {_empty_hint(spec)}"
         shown = ", ".join(str(o) for o in options[:_SHOWN_CHOICES])
         more = f" (and {len(options) - _SHOWN_CHOICES} more)" if len(options) > _SHOWN_CHOICES else ""
-        return f"is {_short(value)}, not one of its choices; pick one of: {shown}{more}"
+        hint = f" ({_FOLDER_HINTS[spec.id]})" if spec.id in _FOLDER_HINTS else ""
+        return f"is {_short(value)}, not one of its choices{hint}; pick one of: {shown}{more}"
     if isinstance(spec, io.String.Input):
         if not isinstance(value, str):
             return f"is {_short(value)}, not text"
@@ -133,9 +134,13 @@ def _problem(spec, value: Any) -> str | None:
     return None
 
 
+# Choices listed from a model folder: where a missing file belongs.
+_FOLDER_HINTS = {"motion_module": "the files in models/animatediff_models: put the file there and refresh"}
+
+
 def _empty_hint(spec) -> str:
-    if spec.id == "motion_module":
-        return "put a motion module file in models/animatediff_models and refresh"
+    if spec.id in _FOLDER_HINTS:
+        return _FOLDER_HINTS[spec.id]
     return "check the node's options in the UI"
 
 

@@ -74,17 +74,17 @@ def _unreadable(name: str, error: Exception) -> str:
         found = re.search(r"GLOBAL ([\w.]+)", text)
         if found:
             return (
-                f"motion module {name!r} was refused: it is a pickle that refers to {found.group(1)}, code or an "
-                "object rather than a tensor, which loading could run. Only pickles of plain tensors are read: use "
-                "the module's .safetensors release, or the file from its original publisher."
+                f"motion module {name!r} was refused: it is a pickle holding more than tensors (it refers to "
+                f"{found.group(1)}, code or an object that loading could run). Only pickles of plain tensors are "
+                "read: use the module's .safetensors release, or the file from its original publisher."
             )
         return (
-            f"motion module {name!r} was refused: it is not a pickle of plain tensors (damaged, or holding other "
-            "objects). Download it again, preferably as .safetensors."
+            f"motion module {name!r} was refused: it is a pickle holding more than tensors, or a damaged one. Only "
+            "pickles of plain tensors are read: download it again, preferably as .safetensors."
         )
     first = f"{type(error).__name__}: {text.strip().splitlines()[0][:200]}" if text.strip() else type(error).__name__
     return (
-        f"could not read motion module {name!r}: the file is damaged, truncated or not a model file ({first}). "
+        f"could not read motion module {name!r}: the file is damaged or truncated, or not a model file ({first}). "
         "Download it again, preferably as .safetensors."
     )
 

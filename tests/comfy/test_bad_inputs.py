@@ -210,3 +210,16 @@ def test_an_interrupt_stops_a_2000_track_flow_within_a_second():
     latency = outcome["end"] - start
     print(f"interrupt latency {latency * 1000:.0f} ms")
     assert latency < 1.0, latency
+
+
+@pytest.mark.parametrize("cls", NODES, ids=lambda c: c.__name__)
+def test_the_checks_run_on_the_locked_clone_comfyui_executes(cls):
+    # ComfyUI's executor calls execute on a clone whose class attributes cannot be set (GET_SCHEMA sets some).
+    from comfy_api.internal import lock_class
+
+    locked = lock_class(cls.PREPARE_CLASS_CLONE({}))
+    checks.check_inputs(locked, valid_inputs(cls))
+    floats = [s.id for s in schema(cls).inputs if isinstance(s, io.Float.Input)]
+    if floats:
+        with pytest.raises(checks.InputError, match=f"'{floats[0]}' is NaN"):
+            checks.check_inputs(locked, {**valid_inputs(cls), floats[0]: math.nan})
