@@ -114,7 +114,7 @@ def _problem(spec, value: Any) -> str | None:
         if value in options and type(value) is type(options[options.index(value)]):
             return None
         if not options:
-            return f"is {_short(value)}, and there is nothing to choose from; {_empty_hint(spec)}"
+            return f"is {_short(value)}, and there is nothing to choose from ({_empty_hint(spec)})"
         shown = ", ".join(str(o) for o in options[:_SHOWN_CHOICES])
         more = f" (and {len(options) - _SHOWN_CHOICES} more)" if len(options) > _SHOWN_CHOICES else ""
         hint = f" ({_FOLDER_HINTS[spec.id]})" if spec.id in _FOLDER_HINTS else ""

@@ -106,7 +106,7 @@ def test_bad_files_give_an_actionable_error(run_node, kind, match):
 
 
 def test_a_missing_file_names_the_folder(run_node):
-    with pytest.raises(ValueError, match="'nowhere.ckpt', not one of its choices .*models/animatediff_models"):
+    with pytest.raises(ValueError, match="'motion_module' is 'nowhere.ckpt', .*models/animatediff_models"):
         run_node("IV_LoadMotionModule", motion_module="nowhere.ckpt")
 
 
