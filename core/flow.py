@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -54,6 +55,15 @@ class Flow:
 # A ring this wide (pixels) around each region moves rigidly with it, so that bilinear sampling of the region's
 # anti-aliased edge is never stretched into the background behind it.
 EDGE_MARGIN = 2.0
+# Peak float32 values held per pixel per frame by tracks_to_flow followed by flow_to_color (flow 2, weight 1,
+# the normaliser 1, colours 3, and the temporaries of one frame group), with a margin: the size guard's unit.
+FLOW_FLOATS_PER_PIXEL = 10
+
+
+def flow_bytes(frames: int, height: int, width: int) -> int:
+    """Bytes that ``tracks_to_flow`` plus ``flow_to_color`` need at peak for a clip of this size (an estimate
+    on the safe side, for checking before allocating)."""
+    return int(frames) * int(height) * int(width) * FLOW_FLOATS_PER_PIXEL * 4
 
 
 def tracks_to_flow(
@@ -67,12 +77,15 @@ def tracks_to_flow(
     falloff: float = 1.0,
     radius: float | None = None,
     device: torch.device | str = "cpu",
+    check: Callable[[], None] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Dense backward flow that moves each track's region rigidly along its track.
 
     masks:   [B, Hm, Wm] in [0, 1] or None; a track with ``"mask": k`` moves region ``masks[k]`` (its place at
              frame 0), any other track a disk of its ``radius`` (track-space pixels; default ``radius`` or
              1/12 of the shorter side of the track space)
+    check:   called between steps of the per-track work (a few milliseconds apart); it may raise to stop, as
+             ComfyUI's interrupt check does
     returns  flow [frames, height, width, 2] backward pixels (flow[0] == 0) and
              weight [frames, height, width] in [0, 1]: each region at its frame-f place, feathered, anchors included
 
@@ -105,8 +118,10 @@ def tracks_to_flow(
     grid_h, grid_w = height // stride, width // stride
     region_masks = _track_masks(tracks, masks, grid_h, grid_w)
 
+    check = check or _no_check
     regions = []
     for i, track in enumerate(tracks.tracks):
+        check()
         r = radii[i] / stride
         feather = max(falloff * r - EDGE_MARGIN, 1.0)
         path = pos[i].to(device) / stride
@@ -123,6 +138,7 @@ def tracks_to_flow(
         u_all, ramp_all = region.direction()
         # Frames in small groups, each with its own box: early frames of a long track touch little.
         for group in _frame_groups(frames):
+            check()
             box = region.box(grid_h, grid_w, group)
             if box is None:
                 continue
@@ -145,6 +161,10 @@ def tracks_to_flow(
         flow = resize_flow(flow, height, width)
         weight = F.interpolate(weight[:, None], size=(height, width), mode="bilinear", align_corners=False)[:, 0]
     return flow, weight
+
+
+def _no_check() -> None:
+    pass
 
 
 def _stride(feathers: list[float], height: int, width: int) -> int:
@@ -333,22 +353,33 @@ def _colour_wheel() -> torch.Tensor:
     return torch.cat(rows)
 
 
-def flow_to_color(flow: torch.Tensor, max_magnitude: float | None = None) -> torch.Tensor:
+def flow_to_color(
+    flow: torch.Tensor, max_magnitude: float | None = None, check: Callable[[], None] | None = None
+) -> torch.Tensor:
     """Standard colour-wheel picture of a flow: hue is direction, saturation is speed, white is still.
 
     flow: [F, H, W, 2] pixels  ->  [F, H, W, 3] RGB in [0, 1] (ComfyUI IMAGE layout)
     ``max_magnitude``: the speed shown fully saturated; default the largest in the whole clip, so frames
-    of one clip compare.
+    of one clip compare. Computed a frame at a time (``check`` is called before each), so the temporaries
+    stay one frame's size.
     """
     wheel = _colour_wheel().to(flow.device)
-    fx, fy = flow[..., 0].float(), flow[..., 1].float()
-    magnitude = torch.sqrt(fx * fx + fy * fy)
-    top = float(magnitude.max()) if max_magnitude is None else float(max_magnitude)
-    radius = (magnitude / top).clamp(max=1.0) if top > 0 else torch.zeros_like(magnitude)
-    angle = torch.atan2(-fy, -fx) / math.pi  # in [-1, 1]
-    position = (angle + 1.0) / 2.0 * (len(wheel) - 1)
-    k0 = position.floor().long()
-    k1 = (k0 + 1) % len(wheel)
-    frac = (position - k0.float())[..., None]
-    colour = wheel[k0] * (1 - frac) + wheel[k1] * frac
-    return 1.0 - radius[..., None] * (1.0 - colour)
+    if max_magnitude is None:
+        top = max((float(torch.linalg.vector_norm(f.float(), dim=-1).max()) for f in flow), default=0.0)
+    else:
+        top = float(max_magnitude)
+    out = torch.empty(*flow.shape[:-1], 3, device=flow.device)
+    for f in range(flow.shape[0]):
+        if check is not None:
+            check()
+        fx, fy = flow[f, ..., 0].float(), flow[f, ..., 1].float()
+        magnitude = torch.sqrt(fx * fx + fy * fy)
+        radius = (magnitude / top).clamp(max=1.0) if top > 0 else torch.zeros_like(magnitude)
+        angle = torch.atan2(-fy, -fx) / math.pi  # in [-1, 1]
+        position = (angle + 1.0) / 2.0 * (len(wheel) - 1)
+        k0 = position.floor().long()
+        k1 = (k0 + 1) % len(wheel)
+        frac = (position - k0.float())[..., None]
+        colour = wheel[k0] * (1 - frac) + wheel[k1] * frac
+        out[f] = 1.0 - radius[..., None] * (1.0 - colour)
+    return out

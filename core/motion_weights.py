@@ -36,6 +36,10 @@ _MOTION_KEY = re.compile(
 )
 
 
+# Published modules encode 24 or 32 frames; a longer encoding than this is a damaged file, not a module.
+MAX_PE_LENGTH = 4096
+
+
 class MotionModuleFormatError(ValueError):
     """The file is not a motion module this pack can run; the message says what was found and what works."""
 
@@ -141,11 +145,23 @@ def motion_module_from_state_dict(
             f"{name} is not a motion module: found {_describe_other(keys)}. Supported: {SUPPORTED}."
         )
     down = {int(m.group(2)) for k in motion if (m := _MOTION_KEY.match(k)) and m.group(2) is not None}
-    if max(down, default=-1) < 3:
+    up = {int(m.group(3)) for k in motion if (m := _MOTION_KEY.match(k)) and m.group(3) is not None}
+    if max(down, default=-1) == 2 and max(up, default=-1) == 2:
+        # SDXL's UNet has three down and three up blocks; SD1.5's four of each. A file with fewer blocks on one
+        # side only is a truncated SD1.5 file, refused below as incomplete.
         raise MotionModuleFormatError(
-            f"{name} is an SDXL motion module (down blocks 0..{max(down, default=-1)}; SD1.5 has 0..3). "
+            f"{name} is an SDXL motion module (down and up blocks 0..2; SD1.5 has 0..3). "
             f"This pack runs on SD1.5 checkpoints. Supported: {SUPPORTED}."
         )
+    for k, v in motion.items():
+        if k.endswith("pos_encoder.pe") and not (
+            isinstance(v, torch.Tensor) and v.ndim == 3 and v.shape[0] == 1 and 1 <= v.shape[1] <= MAX_PE_LENGTH
+        ):
+            shape = tuple(v.shape) if isinstance(v, torch.Tensor) else type(v).__name__
+            raise MotionModuleFormatError(
+                f"{name}: {k} has shape {shape}, a positional encoding is (1, frames up to {MAX_PE_LENGTH}, "
+                "channels); the file is damaged: download it again"
+            )
     pes = {v.shape[1] for k, v in motion.items() if k.endswith("pos_encoder.pe")}
     if len(pes) > 1:
         raise MotionModuleFormatError(f"{name} mixes positional-encoding lengths {sorted(pes)}; the file is damaged")
@@ -180,9 +196,9 @@ def motion_module_from_state_dict(
             f"Supported: {SUPPORTED}."
         )
     for k, shape in expected.items():
-        if tuple(motion[k].shape) != shape:
+        if not isinstance(motion[k], torch.Tensor) or tuple(motion[k].shape) != shape:
             raise MotionModuleFormatError(
-                f"{name}: {k} has shape {tuple(motion[k].shape)}, an SD1.5 motion module has {shape}. "
+                f"{name}: {k} has shape {tuple(getattr(motion[k], 'shape', ()))}, an SD1.5 motion module has {shape}. "
                 f"Supported: {SUPPORTED}."
             )
     if not has_pe:

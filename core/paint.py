@@ -40,11 +40,38 @@ def composite_paint(image: torch.Tensor, layer: torch.Tensor) -> tuple[torch.Ten
     return painted, alpha[..., 0].expand(b, h, w).contiguous()
 
 
+# A paint layer is the size of the image painted on; beyond this many pixels (8192 x 8192; 1 GiB as floats) a file
+# is refused before it is decoded, which also stops decompression bombs (tiny files of enormous images).
+MAX_LAYER_PIXELS = 8192 * 8192
+
+
+class PaintLayerError(ValueError):
+    """A paint layer file that cannot be used; the message names the file and the problem."""
+
+
 def load_layer(path: str | Path) -> torch.Tensor:
     """Read a paint layer file (any PIL format; no alpha channel means fully opaque).
 
     returns [H, W, 4] float32 in [0, 1], straight alpha
+    Raises ``PaintLayerError`` for a file that is not an image, is damaged, or has more than ``MAX_LAYER_PIXELS``.
     """
-    with Image.open(path) as img:
-        rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255.0
+    name = Path(path).name
+    try:
+        with Image.open(path) as img:
+            w, h = img.size
+            if w * h > MAX_LAYER_PIXELS:
+                raise PaintLayerError(
+                    f"paint layer {name!r} is {w}x{h} pixels, more than a layer may have ({MAX_LAYER_PIXELS:,}); "
+                    "paint on a smaller image or resize the layer"
+                )
+            rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255.0
+    except PaintLayerError:
+        raise
+    except Image.DecompressionBombError as e:
+        raise PaintLayerError(f"paint layer {name!r} is refused as a decompression bomb ({e})") from None
+    except (OSError, ValueError, SyntaxError, Image.UnidentifiedImageError) as e:
+        raise PaintLayerError(
+            f"paint layer {name!r} is not an image that can be read ({type(e).__name__}: {e}); paint on the "
+            "canvas again so it is re-uploaded, or clear the paint field"
+        ) from None
     return torch.from_numpy(rgba.copy())

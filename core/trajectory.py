@@ -26,6 +26,14 @@ import numpy as np
 from scipy.interpolate import PchipInterpolator
 
 INTERPOLATIONS = ("linear", "smooth")
+# Limits of a track text, so that no text can ask for unbounded work or overflow: flow costs grow with the number
+# of tracks (2000 tracks on a 64x64 image take ~15 s), coordinates beyond a million pixels are no drag anyone drew
+# (points outside the picture are allowed; they are not infinite), and the track space is an image size.
+MAX_TRACKS = 2048
+MAX_POINTS = 16384
+MAX_COORDINATE = 1_000_000
+MAX_SPACE = 65536
+MAX_KEYFRAME = 1_000_000
 # Dense samples per segment between two points: enough for sub-0.01 px arc-length error on smooth curves.
 _SAMPLES_PER_SEGMENT = 64
 
@@ -146,7 +154,9 @@ def parse_tracks(text_or_obj: str | dict | list | Tracks) -> Tracks:
     """Read any of the three track dialects (see the module docstring) into ``Tracks``.
 
     Raises ``TrackError`` naming the track and the problem: bad JSON, no points, a non-finite coordinate,
-    keyframes that do not increase or do not match the points, a bad radius or mask index.
+    keyframes that do not increase or do not match the points, a bad radius or mask index, and anything beyond
+    the limits (``MAX_TRACKS`` tracks, ``MAX_POINTS`` points per track, coordinates and radii within
+    ±``MAX_COORDINATE`` pixels, a track space of at most ``MAX_SPACE`` pixels a side).
     """
     if isinstance(text_or_obj, Tracks):
         return text_or_obj
@@ -154,6 +164,7 @@ def parse_tracks(text_or_obj: str | dict | list | Tracks) -> Tracks:
     if isinstance(obj, dict):
         tracks = _parse_ours(obj)
     elif isinstance(obj, list):
+        _check_count(len(_unwrap_single(obj)))
         tracks = Tracks(tuple(_parse_list_track(i, t) for i, t in enumerate(_unwrap_single(obj))))
     else:
         raise TrackError(f"tracks must be a JSON object or list, got {type(obj).__name__}")
@@ -165,16 +176,31 @@ def _load_json(text: str) -> Any:
     if not text:
         return []
     try:
-        return json.loads(text)
+        return _json(text)
     except json.JSONDecodeError as first:
         # KJNodes' Spline Editor writes Python-style single quotes; ComfyUI's WanTrackToVideo accepts them too.
         try:
-            return json.loads(text.replace("'", '"'))
+            return _json(text.replace("'", '"'))
         except json.JSONDecodeError:
             raise TrackError(
                 f"tracks are not valid JSON ({first.msg} at line {first.lineno} column {first.colno}); "
                 'expected {"version": 1, "tracks": [{"points": [[x, y], ...]}]}'
             ) from None
+
+
+def _json(text: str) -> Any:
+    """json.loads, with the errors that are not a JSONDecodeError turned into a TrackError that says what."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise TrackError(
+            "tracks are nested too deeply to be tracks (thousands of brackets inside each other); "
+            'expected {"version": 1, "tracks": [{"points": [[x, y], ...]}]}'
+        ) from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError as e:  # e.g. an integer of more than 4300 digits
+        raise TrackError(f"tracks hold a number JSON cannot read here ({str(e).split(';')[0]})") from None
 
 
 def _unwrap_single(obj: list) -> list:
@@ -191,11 +217,15 @@ def _parse_ours(obj: dict) -> Tracks:
     width, height = obj.get("width"), obj.get("height")
     if (width is None) != (height is None):
         raise TrackError("tracks give only one of width/height; give both or neither")
-    if width is not None and not (_is_number(width) and _is_number(height) and width > 0 and height > 0):
-        raise TrackError(f"tracks width/height must be positive numbers, got {width!r} x {height!r}")
+    if width is not None and not all(_is_number(v) and _within(v, 1, MAX_SPACE) for v in (width, height)):
+        raise TrackError(
+            f"tracks width/height must be numbers of pixels from 1 to {MAX_SPACE}, got {_short(width)} x "
+            f"{_short(height)}"
+        )
     items = obj.get("tracks")
     if not isinstance(items, list):
         raise TrackError('tracks object has no "tracks" list')
+    _check_count(len(items))
     tracks = []
     for i, item in enumerate(items):
         if not isinstance(item, dict):
@@ -203,8 +233,10 @@ def _parse_ours(obj: dict) -> Tracks:
         points = _points(i, item.get("points"))
         frames = _keyframes(i, item.get("frames"), len(points))
         radius = item.get("radius")
-        if radius is not None and not (_is_number(radius) and math.isfinite(radius) and radius > 0):
-            raise TrackError(f"track {i}: radius must be a positive number of pixels, got {radius!r}")
+        if radius is not None and not (_is_number(radius) and _within(radius, 0.0, MAX_COORDINATE) and radius > 0):
+            raise TrackError(
+                f"track {i}: radius must be a positive number of pixels up to {MAX_COORDINATE:,}, got {_short(radius)}"
+            )
         mask = item.get("mask")
         if mask is not None and not (isinstance(mask, int) and not isinstance(mask, bool) and mask >= 0):
             raise TrackError(f"track {i}: mask must be a non-negative index into the MASK batch, got {mask!r}")
@@ -229,16 +261,27 @@ def _parse_list_track(i: int, item: Any) -> Track:
     return Track(points, np.arange(len(points), dtype=np.float64))
 
 
+def _check_count(count: int) -> None:
+    if count > MAX_TRACKS:
+        raise TrackError(f"{count:,} tracks, more than the {MAX_TRACKS:,} this pack draws; merge or drop tracks")
+
+
 def _points(i: int, raw: Any) -> np.ndarray:
     if not isinstance(raw, list) or not raw:
         raise TrackError(f"track {i}: has no points")
+    if len(raw) > MAX_POINTS:
+        raise TrackError(f"track {i}: {len(raw):,} points, more than the {MAX_POINTS:,} a track may have")
     if not all(isinstance(p, (list, tuple)) and len(p) == 2 and all(_is_number(v) for v in p) for p in raw):
         raise TrackError(f"track {i}: every point must be [x, y] with two numbers")
-    points = np.asarray(raw, dtype=np.float64)
-    bad = np.flatnonzero(~np.isfinite(points).all(axis=1))
-    if bad.size:
-        raise TrackError(f"track {i}: point {int(bad[0])} is not finite (NaN or infinity)")
-    return points
+    for k, p in enumerate(raw):
+        if any(isinstance(v, float) and not math.isfinite(v) for v in p):
+            raise TrackError(f"track {i}: point {k} is not finite (NaN or infinity)")
+        if not all(_within(v, -MAX_COORDINATE, MAX_COORDINATE) for v in p):
+            raise TrackError(
+                f"track {i}: point {k} is {_short(p)}; coordinates must lie within ±{MAX_COORDINATE:,} pixels "
+                "(points may leave the picture, but not by more)"
+            )
+    return np.asarray(raw, dtype=np.float64)
 
 
 def _keyframes(i: int, raw: Any, count: int) -> np.ndarray | None:
@@ -248,9 +291,9 @@ def _keyframes(i: int, raw: Any, count: int) -> np.ndarray | None:
         raise TrackError(f"track {i}: frames must be a list of frame indices, one per point")
     if len(raw) != count:
         raise TrackError(f"track {i}: {len(raw)} frames for {count} points; give one frame index per point")
+    if not all(_within(f, 0, MAX_KEYFRAME) for f in raw):
+        raise TrackError(f"track {i}: frames must be finite, from 0 to {MAX_KEYFRAME:,}, got {_short(raw)}")
     frames = np.asarray(raw, dtype=np.float64)
-    if not np.isfinite(frames).all() or (frames < 0).any():
-        raise TrackError(f"track {i}: frames must be finite and non-negative, got {raw}")
     if (np.diff(frames) <= 0).any():
         raise TrackError(f"track {i}: frames must be strictly increasing, got {raw}")
     return frames
@@ -258,6 +301,19 @@ def _keyframes(i: int, raw: Any, count: int) -> np.ndarray | None:
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _within(v: int | float, lo: float, hi: float) -> bool:
+    """lo <= v <= hi for any JSON number: false for NaN and infinities, exact for integers of any length."""
+    return lo <= v <= hi  # comparisons with NaN are false; Python compares big ints with floats exactly
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    try:
+        text = repr(value)
+    except ValueError:  # an integer too long for Python to print
+        return "a number too long to print"
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
 
 
 def _dense_curve(points: np.ndarray, interpolation: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

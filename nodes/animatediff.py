@@ -12,6 +12,7 @@ from ..core.alignment import AFFINITY_PRESETS, preset_affinity
 from ..core.instructions import Align, edited_image
 from . import comfy_internals as ci
 from . import iv_types
+from .checks import checked, require_memory
 from .guider import as_paints
 
 ci.register_motion_module_folder()
@@ -77,6 +78,7 @@ class IV_LoadMotionModule(io.ComfyNode):
         )
 
     @classmethod
+    @checked
     def execute(cls, motion_module: str) -> io.NodeOutput:
         weights = ci.load_motion_module_file(motion_module)
         return io.NodeOutput(weights, weights.description, ui={"text": [weights.description]})
@@ -125,6 +127,7 @@ class IV_ApplyAnimateDiff(io.ComfyNode):
         )
 
     @classmethod
+    @checked
     def execute(cls, model, motion_module, beta_schedule, motion_scale, effect) -> io.NodeOutput:
         return io.NodeOutput(ci.apply_motion_module(model, motion_module, motion_scale, effect, beta_schedule))
 
@@ -157,6 +160,7 @@ class IV_PIAConditioning(io.ComfyNode):
         )
 
     @classmethod
+    @checked
     def execute(
         cls, positive, negative, vae, image, frames, condition_frame, affinity, custom_affinity, paint=None
     ) -> io.NodeOutput:
@@ -171,6 +175,8 @@ class IV_PIAConditioning(io.ComfyNode):
             painted, _ = edited_image(latent, paints)
             latent = painted[:1]
         _, c, h, w = latent.shape
+        # The empty latent, the [mask, image] channels per frame and ComfyUI's copy of them for each cond.
+        require_memory(cls, frames * h * w * (3 * c + 10) * 4, f"{frames} frames of {w}x{h} latents", "the frames")
         image_latent = ci.sd15_process_latent_in(latent).expand(frames, c, h, w)
         mask = weights.view(frames, 1, 1, 1).expand(frames, 1, h, w)
         concat = torch.cat([mask, image_latent], dim=1)  # [F, 5, h, w]: PIA's channels 4..8
@@ -197,6 +203,7 @@ class IV_ImageAlign(io.ComfyNode):
         )
 
     @classmethod
+    @checked
     def execute(cls, vae, image, frames, condition_frame, affinity, custom_affinity) -> io.NodeOutput:
         weights, z0 = _affinity_and_latent(vae, image, frames, condition_frame, affinity, custom_affinity)
         return io.NodeOutput(Align(image=z0, affinity=weights))

@@ -11,6 +11,7 @@ from ..core.flow import Flow
 from ..core.instructions import Align, Paint
 from ..core.noise import flow_noise
 from . import iv_types
+from .checks import checked
 from .comfy_internals import (
     InstructionPlan,
     ResidualBlendGuider,
@@ -227,6 +228,7 @@ class IV_ApplyInstructions(io.ComfyNode):
         )
 
     @classmethod
+    @checked
     def execute(
         cls, model, strength, start_percent, end_percent, curve, paint=None, flow=None, align=None, image=None
     ) -> io.NodeOutput:
@@ -264,6 +266,7 @@ class IV_ResidualBlendGuider(io.ComfyNode):
         )
 
     @classmethod
+    @checked
     def execute(cls, model, positive, negative, cfg, **instructions) -> io.NodeOutput:
         return io.NodeOutput(guider_from_inputs(cls.hidden.unique_id, model, positive, negative, cfg, **instructions))
 
@@ -333,6 +336,7 @@ class IV_FlowNoise(io.ComfyNode):
         )
 
     @classmethod
+    @checked
     def execute(cls, noise_seed, flow, variation, frozen=False) -> io.NodeOutput:
         if not isinstance(flow, Flow):
             raise ValueError(f"'flow' must be an IV_FLOW (from IV_TrajectoryToFlow), got {type(flow)}")

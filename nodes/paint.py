@@ -8,6 +8,7 @@ from comfy_api.latest import io
 from ..core.instructions import Paint
 from ..core.mask import painted_region, region_from_mask, to_latent
 from . import iv_types
+from .checks import checked
 from .comfy_internals import show_text
 
 
@@ -93,6 +94,7 @@ class IV_PaintEncode(io.ComfyNode):
         )
 
     @classmethod
+    @checked
     def execute(cls, vae, original, painted, threshold, grow, feather, mask=None) -> io.NodeOutput:
         _check_sizes(original, painted, mask)
         if mask is None:

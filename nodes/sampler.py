@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
+from .checks import checked
 from .comfy_internals import SAMPLER_NAMES, SCHEDULER_NAMES, random_noise, sample_like_ksampler
 from .guider import BLEND_DESCRIPTION, FlowNoise, guider_from_inputs, guider_inputs
 
@@ -72,6 +73,7 @@ class IV_Sampler(io.ComfyNode):
         )
 
     @classmethod
+    @checked
     def execute(
         cls,
         model,

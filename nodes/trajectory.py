@@ -15,11 +15,12 @@ import torch
 from comfy_api.latest import io, ui
 
 from ..core.flow import Flow as FlowPayload
-from ..core.flow import flow_to_color, tracks_to_flow
+from ..core.flow import flow_bytes, flow_to_color, tracks_to_flow
 from ..core.paint import composite_paint, load_layer
 from ..core.trajectory import from_point_tracks, parse_tracks, to_point_tracks
 from ..core.warp import warp
-from .comfy_internals import blocked_output, resolve_input_file
+from .checks import MAX_TEXT_CHARS, checked, require_memory
+from .comfy_internals import blocked_output, interrupt_check, resolve_input_file
 from .iv_types import Flow, Tracks
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,8 @@ class IV_TrajectoryEditor(io.ComfyNode):
                     tooltip=(
                         'Tracks as JSON: {"version": 1, "width": W, "height": H, "tracks": [{"points": [[x, y], ...], '
                         '"frames": [...], "radius": r, "mask": k, "anchor": false}]}, in pixels of the reference '
-                        "image (origin top-left). The editor writes this for you."
+                        "image (origin top-left). The editor writes this for you. At most "
+                        f"{MAX_TEXT_CHARS:,} characters, 2048 tracks, coordinates within ±1,000,000 pixels."
                     ),
                 ),
                 io.Int.Input(
@@ -121,6 +123,7 @@ class IV_TrajectoryEditor(io.ComfyNode):
             return hashlib.sha256(f.read()).hexdigest()
 
     @classmethod
+    @checked
     def execute(cls, tracks: str, frames: int, reference: torch.Tensor | None = None, paint: str = "") -> io.NodeOutput:
         parsed = parse_tracks(tracks)
         if reference is not None:
@@ -256,6 +259,7 @@ class IV_TrajectoryToFlow(io.ComfyNode):
         )
 
     @classmethod
+    @checked
     def execute(
         cls,
         width: int,
@@ -278,6 +282,12 @@ class IV_TrajectoryToFlow(io.ComfyNode):
             raise ValueError(
                 "IV_TrajectoryToFlow: these tracks carry no frame count; make them with IV_TrajectoryEditor"
             )
+        require_memory(
+            cls,
+            flow_bytes(tracks.frame_count, height, width),
+            f"a flow of {tracks.frame_count} frames at {width}x{height}",
+            "the frames (Edit Canvas) or the size (width/height, or the connected image/latent)",
+        )
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             flow, weight = tracks_to_flow(
@@ -289,11 +299,12 @@ class IV_TrajectoryToFlow(io.ComfyNode):
                 interpolation=interpolation,
                 falloff=falloff,
                 radius=radius or None,
+                check=interrupt_check,
             )
         for w in caught:
             log.warning("IV_TrajectoryToFlow: %s", w.message)
         # Colours show where things move to (the motion), the opposite of the backward flow's vectors.
-        return io.NodeOutput(FlowPayload(flow, weight), weight, flow_to_color(-flow))
+        return io.NodeOutput(FlowPayload(flow, weight), weight, flow_to_color(-flow, check=interrupt_check))
 
     @staticmethod
     def either_tracks(tracks, core_tracks: dict | None):
@@ -340,6 +351,10 @@ class IV_MotionPreview(io.ComfyNode):
         )
 
     @classmethod
+    @checked
     def execute(cls, image: torch.Tensor, flow: FlowPayload) -> io.NodeOutput:
+        # The resized flow, the sampling grid, the frames and their clamped copy: ~(6 + 2C) floats per pixel.
+        frames, (h, w, c) = flow.frames, image.shape[1:]
+        require_memory(cls, frames * h * w * (6 + 2 * c) * 4, f"{frames} frames at {w}x{h}", "the frames or the size")
         frames = warp(image[:1].movedim(-1, 1), flow.flow.to(image.device)).movedim(1, -1)
         return io.NodeOutput(frames.clamp(0.0, 1.0))

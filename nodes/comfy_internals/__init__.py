@@ -9,6 +9,7 @@ reaching into ``comfy.*`` themselves. One module per concern:
 - ``animatediff``: the motion-module model folder and loading, UNet injection, beta schedule, PIA's conv_in
 - ``files``: files in ComfyUI's input folder (the paint layer)
 - ``preview``: the edit canvas's live motion preview, a route on ComfyUI's server (``PromptServer``)
+- ``runtime``: the interrupt flag (for long loops) and free memory (for size guards)
 """
 
 from .animatediff import (
@@ -22,6 +23,7 @@ from .animatediff import (
 )
 from .files import blocked_output, resolve_input_file
 from .preview import register_preview_route
+from .runtime import free_memory, interrupt_check
 from .sampling import (
     SAMPLER_NAMES,
     SCHEDULER_NAMES,
@@ -43,7 +45,9 @@ __all__ = [
     "apply_instructions",
     "apply_motion_module",
     "blocked_output",
+    "free_memory",
     "has_image_conditioning",
+    "interrupt_check",
     "load_motion_module_file",
     "motion_module_files",
     "random_noise",

@@ -5,6 +5,7 @@ and PIA's 9-channel conv_in."""
 from __future__ import annotations
 
 import os
+import re
 
 import torch
 
@@ -53,14 +54,39 @@ def load_motion_module_file(name: str):
     try:
         state = comfy.utils.load_torch_file(path, safe_load=True)
     except Exception as e:  # a damaged file surfaces as safetensors', pickle's or zipfile's own error type
+        raise ValueError(_unreadable(name, e)) from None
+    if not isinstance(state, dict) or not all(isinstance(k, str) and torch.is_tensor(v) for k, v in state.items()):
         raise ValueError(
-            f"could not read motion module {name!r}: {type(e).__name__}: {e}. The file is damaged or truncated "
-            f"(or a pickle holding more than tensors): download it again, preferably as .safetensors."
-        ) from e
+            f"motion module {name!r} holds {type(state).__name__} data, not named tensors: it is not a model file. "
+            "Supported: AnimateDiff v1/v2/v3 (SD1.5) and PIA motion modules."
+        )
     weights = motion_module_from_state_dict(state, name)
     if weights.ignored:
         logging.debug("%s: ignored %d tensors outside the motion modules", name, len(weights.ignored))
     return weights
+
+
+def _unreadable(name: str, error: Exception) -> str:
+    """Why a motion-module file could not be read, in words. torch's weights-only refusal is summarised, never
+    passed on: its text explains how to turn the safety off, which is not advice this pack gives."""
+    text = str(error)
+    if "weights_only" in text or "Weights only" in text:
+        found = re.search(r"GLOBAL ([\w.]+)", text)
+        if found:
+            return (
+                f"motion module {name!r} was refused: it is a pickle holding more than tensors (it refers to "
+                f"{found.group(1)}, code or an object that loading could run). Only pickles of plain tensors are "
+                "read: use the module's .safetensors release, or the file from its original publisher."
+            )
+        return (
+            f"motion module {name!r} was refused: it is a pickle holding more than tensors, or a damaged one. Only "
+            "pickles of plain tensors are read: download it again, preferably as .safetensors."
+        )
+    first = f"{type(error).__name__}: {text.strip().splitlines()[0][:200]}" if text.strip() else type(error).__name__
+    return (
+        f"could not read motion module {name!r}: the file is damaged or truncated, or not a model file ({first}). "
+        "Download it again, preferably as .safetensors."
+    )
 
 
 def _unet_place(kind: str, index: int) -> str:

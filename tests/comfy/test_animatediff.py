@@ -66,7 +66,11 @@ def _write_bad(kind: str) -> Path:
         torch.save({"state_dict": small, "trainer": Path("/")}, path)  # an object weights-only unpickling refuses
     elif kind == "sdxl.safetensors":
         path = ad.save(
-            {f"down_blocks.{i}.motion_modules.0.temporal_transformer.norm.weight": torch.ones(8) for i in range(3)},
+            {  # SDXL's layout: three down blocks and three up blocks (SD1.5 has four of each)
+                f"{side}_blocks.{i}.motion_modules.0.temporal_transformer.norm.weight": torch.ones(8)
+                for side in ("down", "up")
+                for i in range(3)
+            },
             folder() / kind,
         )
     elif kind == "hotshot.safetensors":
@@ -102,7 +106,7 @@ def test_bad_files_give_an_actionable_error(run_node, kind, match):
 
 
 def test_a_missing_file_names_the_folder(run_node):
-    with pytest.raises(ValueError, match="not in any 'animatediff_models' folder"):
+    with pytest.raises(ValueError, match="'motion_module' is 'nowhere.ckpt', .*models/animatediff_models"):
         run_node("IV_LoadMotionModule", motion_module="nowhere.ckpt")
 
 

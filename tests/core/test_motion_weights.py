@@ -60,8 +60,8 @@ def test_dataparallel_prefix_is_accepted():
 
 
 def sdxl_like() -> dict[str, torch.Tensor]:
-    """AnimateDiff-SDXL's layout: three down blocks (320, 640, 1280)."""
-    return {k: v for k, v in meta_state("v3_sd15_mm").items() if not k.startswith(("down_blocks.3", "up_blocks.0"))}
+    """AnimateDiff-SDXL's layout: three down blocks (320, 640, 1280) and three up blocks."""
+    return {k: v for k, v in meta_state("v3_sd15_mm").items() if not k.startswith(("down_blocks.3", "up_blocks.3"))}
 
 
 @pytest.mark.parametrize(
@@ -110,3 +110,22 @@ def test_build_shares_the_loaded_tensors():
     mm = modules[("input", 1)]
     key = "down_blocks.0.motion_modules.0.temporal_transformer.proj_in.weight"
     assert mm.temporal_transformer.proj_in.weight.data_ptr() == w.state_dict[key].data_ptr()
+
+
+def test_a_file_with_every_v3_key_but_wrong_shapes_is_named_not_an_index_error():
+    state = {k: torch.zeros(1) for k in meta_state("v3_sd15_mm")}
+    with pytest.raises(MotionModuleFormatError, match=r"bad\.safetensors: .*pos_encoder\.pe has shape \(1,\)"):
+        motion_module_from_state_dict(state, "bad.safetensors")
+    # Encodings right, everything else wrong: the first mis-shaped tensor is named with both shapes.
+    state = {k: v if k.endswith("pos_encoder.pe") else torch.zeros(2, 2) for k, v in meta_state("v3_sd15_mm").items()}
+    with pytest.raises(MotionModuleFormatError, match=r"has shape \(2, 2\), an SD1\.5 motion module has"):
+        motion_module_from_state_dict(state, "bad.safetensors")
+
+
+@pytest.mark.parametrize("cut", [0.3, 0.5, 0.9])
+def test_a_truncated_v3_file_is_called_incomplete_not_sdxl(cut):
+    state = meta_state("v3_sd15_mm")
+    keys = list(state)[: int(len(state) * cut)]  # a download cut short keeps the file's first tensors
+    with pytest.raises(MotionModuleFormatError, match="incomplete") as e:
+        motion_module_from_state_dict({k: state[k] for k in keys}, "partial.ckpt")
+    assert "SDXL" not in str(e.value)
