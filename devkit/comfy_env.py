@@ -128,3 +128,10 @@ def run_node_with_defaults(node_id: str, **inputs):
         if item.id not in inputs and not item.optional and getattr(item, "default", None) is not None:
             inputs[item.id] = item.default
     return run_node(node_id, **inputs)
+
+
+def has_input(node_id: str, name: str) -> bool:
+    """Whether this ComfyUI's ``node_id`` declares an input ``name`` (core nodes grow inputs between versions)."""
+    import nodes
+
+    return any(item.id == name for item in nodes.NODE_CLASS_MAPPINGS[node_id].GET_SCHEMA().inputs)
