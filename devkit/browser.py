@@ -7,9 +7,11 @@ import json
 import os
 import shutil
 
-# A live node by id: the frontend keeps ids as strings in newer versions, numbers in older ones; compare as strings.
-NODE_BY_ID = """(id) => app.graph.getNodeById(id) ?? app.graph.getNodeById(String(id)) ??
-    app.graph.getNodeById(Number(id)) ?? app.graph.nodes.find(n => String(n.id) === String(id))"""
+# A live node by id, in the graph the canvas shows (a subgraph the user opened) or else the root graph: the frontend
+# keeps ids as strings in newer versions, numbers in older ones; compare as strings.
+NODE_BY_ID = """(id) => [app.canvas?.graph, app.graph].filter(Boolean).map(g => g.getNodeById(id) ??
+    g.getNodeById(String(id)) ?? g.getNodeById(Number(id)) ?? g.nodes.find(n => String(n.id) === String(id)))
+    .find(Boolean) ?? null"""
 
 # Screen position of a point given in reference-image pixels, through the editor's own fit.
 TO_SCREEN = (
