@@ -106,13 +106,13 @@ def test_edit_canvas_inside_a_subgraph(comfy_page, server, artifacts, vue_nodes)
     node_id = built["inner"]
 
     # The editor inside shows the connected image (Nodes 2.0 included): the red ball, the blue box, the sky.
-    wait_editor_ready(comfy_page, node_id)
-    size = comfy_page.eval(
-        "(id) => { const i = (" + NODE_BY_ID + ")(id).trajectoryEditor.surface.image;"
-        " return i && [i.naturalWidth, i.naturalHeight]; }",
-        node_id,
+    page.wait_for_function(
+        "([id, w, h]) => { const i = (" + NODE_BY_ID + ")(id)?.trajectoryEditor?.surface.image;"
+        " return !!i && i.naturalWidth === w && i.naturalHeight === h; }",
+        arg=[node_id, W, H],
+        timeout=30_000,
     )
-    assert size == [W, H]
+    wait_editor_ready(comfy_page, node_id)
     red, blue, sky = (comfy_page.eval(CANVAS_PIXEL, [node_id, x, y])[:3] for x, y in [(70, 130), (240, 128), (160, 30)])
     assert red[0] > 180 and red[1] < 90 and blue[2] > 160 and blue[0] < 90 and sky[2] > 200, (red, blue, sky)
 
