@@ -36,7 +36,9 @@ EDITOR_SETTLED = (
     + NODE_BY_ID
     + """)(id);
     const e = node?.trajectoryEditor;
-    if (!e || e.root.dataset.ready !== 'true') return false;
+    if (!e) return false;
+    e.markReady();  // recomputed now: a link or a run the editor has not caught up with yet is 'not ready'
+    if (e.root.dataset.ready !== 'true') return false;
     const canvas = e.surface.canvas;
     const box = () => JSON.stringify(canvas.getBoundingClientRect());
     const frame = () => new Promise(r => requestAnimationFrame(() => r()));

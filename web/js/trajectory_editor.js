@@ -365,9 +365,12 @@ class TrajectoryEditor {
     this.markReady();
   }
 
-  // data-ready on the editor's root: drawn at its size, with the connected image (if any) shown.
+  // data-ready on the editor's root: drawn at its size, with the connected image (if any) shown. The image the
+  // editor should show is worked out afresh: a link or a run it has not caught up with yet means "not ready".
   markReady() {
-    const waiting = this.imageUrl && !this.surface.image;
+    const expected = this.executedImage || upstreamImage(referenceSource(this.node));
+    const url = expected ? viewUrl(expected) : null;
+    const waiting = url !== this.imageUrl || (this.imageUrl && !this.surface.image);
     const ready = !waiting && this.surface.canvas.clientWidth > 100 ? "true" : "false";
     if (this.root.dataset.ready !== ready) this.root.dataset.ready = ready;
   }
