@@ -14,8 +14,8 @@
 // under the slider warped along the tracks, and the slider's positions) comes from the pack's route, computed
 // by the Python core; see motion_preview.js.
 
-import { app } from "../../../scripts/app.js";
 import { api } from "../../../scripts/api.js";
+import { EDITORS, flowSettings, onWidgetChange, referenceSource, upstreamImage, viewUrl, widget } from "./graph_access.js";
 import { EditHistory } from "./edit_history.js";
 import { buildControls, el, setPressed } from "./editor_controls.js";
 import { installShortcuts } from "./editor_shortcuts.js";
@@ -25,71 +25,14 @@ import { PaintTool } from "./paint_tool.js";
 import { TrackCanvas } from "./trajectory_canvas.js";
 import { EMPTY, parseTracks, serialize } from "./trajectory_model.js";
 
-const NODE = "IV_TrajectoryEditor";
-const FLOW_NODE = "IV_TrajectoryToFlow";
-const CANVAS_HEIGHT = 320;
-const CONTROLS_HEIGHT = 96;
+export const NODE = "IV_TrajectoryEditor";
+export const CANVAS_HEIGHT = 320;
+export const CONTROLS_HEIGHT = 96;
 const LIVE_DELAY_MS = 60; // while a point moves: one request per pause, the stale one cancelled
 const SLIDER_DELAY_MS = 25;
 const PREVIEW_MAX_SIZE = 768; // longest side of the warped frame the route returns
 
-// Every live editor (of any graph, subgraphs included): who else holds a paint file, who shows which image.
-const EDITORS = new Set();
-
-function widget(node, name) {
-  return node.widgets?.find((w) => w.name === name);
-}
-
-// Call `fn` after a widget's own callback, once per widget (the frontend calls it on every user edit).
-const HOOKED = new WeakSet();
-function onWidgetChange(w, fn) {
-  if (!w || HOOKED.has(w)) return;
-  HOOKED.add(w);
-  const original = w.callback;
-  w.callback = function () {
-    const result = original?.apply(this, arguments);
-    fn();
-    return result;
-  };
-}
-
-function splitAnnotated(value) {
-  const type = value.match(/ \[(input|output|temp)\]$/)?.[1] ?? "input";
-  const clean = value.replace(/ \[(input|output|temp)\]$/, "");
-  const cut = clean.lastIndexOf("/");
-  return { filename: clean.slice(cut + 1), subfolder: cut < 0 ? "" : clean.slice(0, cut), type };
-}
-
-function viewUrl({ filename, subfolder = "", type = "input" }) {
-  const q = new URLSearchParams({ filename, subfolder, type });
-  return api.apiURL(`/view?${q}`);
-}
-
-// The node feeding `reference` (public accessors only), or null. Out of a graph (a clone being configured, a node
-// being removed) there is none: newer frontends' link accessors throw there (NullGraphError) instead of answering.
-function referenceSource(node) {
-  if (!node.graph) return null;
-  const slot = node.inputs?.findIndex((i) => i.name === "reference") ?? -1;
-  if (slot < 0) return null;
-  return node.getInputNode?.(slot) ?? null;
-}
-
-// The file a connected LoadImage-like node (an `image` combo of file names) shows, before any run.
-function upstreamImage(source) {
-  const value = source && widget(source, "image")?.value;
-  if (typeof value !== "string" || !value) return null;
-  return splitAnnotated(value);
-}
-
-// The settings of the Trajectory to Flow node this editor feeds: the preview moves regions as that node will.
-function flowSettings(node) {
-  const downstream = (node.graph && node.getOutputNodes?.(0)) || [];
-  const flow = downstream.find((n) => n?.type === FLOW_NODE || n?.comfyClass === FLOW_NODE);
-  const value = (name, fallback) => widget(flow ?? {}, name)?.value ?? fallback;
-  return { interpolation: value("interpolation", "smooth"), falloff: value("falloff", 1.0), radius: value("radius", 0) };
-}
-
-class TrajectoryEditor {
+export class TrajectoryEditor {
   constructor(node) {
     this.node = node;
     this.tracksWidget = widget(node, "tracks");
@@ -478,62 +421,3 @@ class TrajectoryEditor {
   }
 
 }
-
-app.registerExtension({
-  name: "InteractiveVideo.TrajectoryEditor",
-  async beforeRegisterNodeDef(nodeType, nodeData) {
-    if (nodeData.name !== NODE) return;
-    const created = nodeType.prototype.onNodeCreated;
-    nodeType.prototype.onNodeCreated = function () {
-      const result = created?.apply(this, arguments);
-      const editor = new TrajectoryEditor(this);
-      this.trajectoryEditor = editor;
-      this.addDOMWidget("track_editor", "iv_track_editor", editor.root, {
-        serialize: false,
-        hideOnZoom: false,
-        getValue: () => editor.lastText,
-        setValue: () => editor.read(),
-        getMinHeight: () => CANVAS_HEIGHT + CONTROLS_HEIGHT,
-      });
-      // A prompt queued right after a stroke waits for that stroke's upload.
-      const paint = widget(this, "paint");
-      if (paint) paint.serializeValue = async () => (await editor.sync.flush(), paint.value);
-      const [w, h] = this.size;
-      this.setSize([Math.max(w, 460), Math.max(h, CANVAS_HEIGHT + CONTROLS_HEIGHT + 190)]);
-      // The editor draws the reference itself; the frontend's image preview under the node would show it twice.
-      this.hideOutputImages = true;
-      return result;
-    };
-    const added = nodeType.prototype.onAdded;
-    nodeType.prototype.onAdded = function () {
-      const result = added?.apply(this, arguments);
-      this.trajectoryEditor?.attach();
-      queueMicrotask(() => this.trajectoryEditor?.refresh());
-      return result;
-    };
-    const removed = nodeType.prototype.onRemoved;
-    nodeType.prototype.onRemoved = function () {
-      this.trajectoryEditor?.dispose();
-      return removed?.apply(this, arguments);
-    };
-    const connections = nodeType.prototype.onConnectionsChange;
-    nodeType.prototype.onConnectionsChange = function () {
-      const result = connections?.apply(this, arguments);
-      // After LiteGraph has finished linking: a reference image or a Trajectory to Flow node came or went.
-      queueMicrotask(() => this.trajectoryEditor?.refresh());
-      return result;
-    };
-    const executed = nodeType.prototype.onExecuted;
-    nodeType.prototype.onExecuted = function (message) {
-      const result = executed?.apply(this, arguments);
-      this.trajectoryEditor?.setExecutedImage(message?.images);
-      return result;
-    };
-    const configured = nodeType.prototype.onConfigure;
-    nodeType.prototype.onConfigure = function () {
-      const result = configured?.apply(this, arguments);
-      this.trajectoryEditor?.refresh(); // a workflow load or paste: typed JSON, paths, the frame count
-      return result;
-    };
-  },
-});
