@@ -88,7 +88,9 @@ def test_iv_sampler_reports_progress_with_previews(run_node, setup):
         )
     finally:
         comfy.utils.set_progress_bar_global_hook(None)
-    assert updates[-4:] == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    # One update per step at most, in order, ending at 4 of 4 (newer ComfyUI throttles them: it may skip some).
+    steps = [value for value, total in updates if total == 4]
+    assert steps[-1] == 4 and steps == sorted(steps) and len(steps) >= 2 and set(steps) <= {1, 2, 3, 4}
 
 
 def test_iv_sampler_at_strength_zero_is_ksampler(run_node, setup):
