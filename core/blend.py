@@ -66,6 +66,47 @@ class Schedule:
 DEFAULT_SCHEDULE = Schedule(strength=1.0, start=0.0, end=0.8, curve="constant")
 
 
+STEERING = ("residual", "region clock")
+
+
+@dataclass(frozen=True)
+class RegionClock:
+    """Time-to-Move's dual clock (arXiv 2511.08633) in the residual's terms.
+
+    TTM keeps the dragged region on the noised moved reference, x = (1 − σ)·T + σ·ε with one ε throughout, until
+    a later σ than the background. Pinning the prediction, x̂₀ = T inside the region, does exactly that for every
+    ODE sampler: when x = (1 − σ)T + σε and x̂₀ = T, the flow ODE's solution through x is (1 − σ′)T + σ′ε at every
+    σ′, so the next step lands on the noised reference with the ε already in x (tests/core/test_blend.py checks
+    it step by step), and no second copy of the latent is needed.
+
+    release: sampling progress in σ until which the region (paint and drag) is pinned, strength 1; after it the
+    region is the model's. The rest (alignment) follows the instructions' ``Schedule``, the background clock.
+    """
+
+    release: float
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.release <= 1.0:
+            raise ValueError(f"release must be in [0, 1], got {self.release}")
+
+    def weight(
+        self, region: torch.Tensor, align: torch.Tensor, progress: float, background: Schedule
+    ) -> torch.Tensor | None:
+        """The pull's weight at ``progress`` (to use with strength 1), or None when nothing acts.
+
+        region: [N, 1, h, w] paint ∪ drag; align: [N, 1, h, w] the alignment's affinity  ->  [N, 1, h, w]
+        """
+        pinned = progress <= self.release
+        s = background.at(progress)
+        if not pinned and s == 0.0:
+            return None
+        if not pinned:
+            return align * s
+        if s == 0.0:
+            return region
+        return torch.maximum(region, align * s)
+
+
 def pull(x0: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, strength: float) -> torch.Tensor:
     """One step's residual: the prediction moved toward the target inside its region, x0 + s·M⊙(T − x0).
 
@@ -85,24 +126,6 @@ def mix_predictions(x0: torch.Tensor, x0_edit: torch.Tensor, mask: torch.Tensor,
     if strength == 0.0:
         return x0
     return x0 + strength * mask * (x0_edit - x0)
-
-
-def resample_frames(values: torch.Tensor, frames: int) -> torch.Tensor:
-    """Linear resampling along the first (time) axis; one frame is broadcast.
-
-    values: [F, ...] -> [frames, ...]; frame i of the result sits at time i·(F−1)/(frames−1) of the input.
-    """
-    count = values.shape[0]
-    if count == frames:
-        return values
-    if count == 1:
-        return values.expand(frames, *values.shape[1:])
-    if frames == 1:
-        return values[:1]
-    pos = torch.linspace(0.0, count - 1.0, frames, dtype=torch.float64)
-    lo = pos.floor().long().clamp(max=count - 2)
-    frac = (pos - lo).to(values.dtype).view(-1, *([1] * (values.ndim - 1)))
-    return values[lo] * (1.0 - frac) + values[lo + 1] * frac
 
 
 def downsample_weight(weight: torch.Tensor, height: int, width: int) -> torch.Tensor:

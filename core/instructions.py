@@ -27,8 +27,9 @@ from dataclasses import dataclass
 
 import torch
 
-from .blend import downsample_weight, resample_frames
+from .blend import downsample_weight
 from .flow import Flow
+from .frames import IDENTITY, STILL_CODES, FrameCountError, FrameMapping
 from .warp import warp
 
 
@@ -36,9 +37,11 @@ from .warp import warp
 class Paint:
     """``IV_PAINT``: what the user painted, as raw VAE latents (not model-scaled).
 
-    original: [1, C, h, w] z₀, the intermediate image before painting.
-    painted:  [1 or F, C, h, w] z₀′, the painted image (opacity already applied: it is what should show).
-    region:   [1 or F, 1, h, w] in [0, 1], where the paint applies.
+    original: [K, C, h, w] z₀, the intermediate image before painting: K = 1, or under a causal video VAE the
+              STILL_CODES codes of the image held still (core.frames).
+    painted:  [1, K or F, C, h, w] z₀′, the painted image (opacity already applied: it is what should show), F
+              latent frames for a paint per frame.
+    region:   [1 or F, 1, h, w] in [0, 1], where the paint applies (F frames: per pixel frame, or latent frame).
     """
 
     original: torch.Tensor
@@ -47,10 +50,15 @@ class Paint:
 
     def __post_init__(self) -> None:
         o, p, r = self.original, self.painted, self.region
-        if o.ndim != 4 or o.shape[0] != 1:
-            raise ValueError(f"paint: original must be one latent [1, C, h, w], got {tuple(o.shape)}")
+        if o.ndim != 4 or o.shape[0] not in (1, STILL_CODES):
+            raise ValueError(
+                f"paint: original must be one latent [1, C, h, w] (or a still's {STILL_CODES} codes), got "
+                f"{tuple(o.shape)}"
+            )
         if p.ndim != 4 or tuple(p.shape[1:]) != tuple(o.shape[1:]):
-            raise ValueError(f"paint: painted must be [1 or F, {o.shape[1]}, {o.shape[2]}, {o.shape[3]}], got {tuple(p.shape)}")
+            raise ValueError(
+                f"paint: painted must be [1, K or F, {o.shape[1]}, {o.shape[2]}, {o.shape[3]}], got {tuple(p.shape)}"
+            )
         if r.ndim != 4 or r.shape[1] != 1 or tuple(r.shape[2:]) != tuple(o.shape[2:]):
             raise ValueError(f"paint: region must be [1 or F, 1, {o.shape[2]}, {o.shape[3]}], got {tuple(r.shape)}")
 
@@ -59,16 +67,19 @@ class Paint:
 class Align:
     """``IV_ALIGN``: every frame tied to the image, frame f with weight ``affinity[f]``.
 
-    image:    [1, C, h, w] raw VAE latent of the intermediate image (what a flow moves when nothing else carries it).
-    affinity: [F] in [0, 1].
+    image:    [K, C, h, w] raw VAE latent of the intermediate image (K = 1, or a still's STILL_CODES codes).
+    affinity: [F] in [0, 1], per pixel frame (or per latent frame).
     """
 
     image: torch.Tensor
     affinity: torch.Tensor
 
     def __post_init__(self) -> None:
-        if self.image.ndim != 4 or self.image.shape[0] != 1:
-            raise ValueError(f"align: image must be one latent [1, C, h, w], got {tuple(self.image.shape)}")
+        if self.image.ndim != 4 or self.image.shape[0] not in (1, STILL_CODES):
+            raise ValueError(
+                f"align: image must be one latent [1, C, h, w] (or a still's {STILL_CODES} codes), got "
+                f"{tuple(self.image.shape)}"
+            )
         if self.affinity.ndim != 1:
             raise ValueError(f"align: affinity must be [F], got {tuple(self.affinity.shape)}")
 
@@ -91,28 +102,26 @@ class InstructionError(ValueError):
     """Instructions that cannot be composed; the message says what to connect or change."""
 
 
-def edited_image(base: torch.Tensor, paints: list[Paint]) -> tuple[torch.Tensor, torch.Tensor]:
+def edited_image(
+    base: torch.Tensor, paints: list[Paint], frames: int | None = None, mapping: FrameMapping = IDENTITY
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The image with every paint on it, in order (a later paint covers an earlier one), and the painted region.
 
-    base: [1, C, h, w]  ->  (E [1 or F, C, h, w], P [1 or F, 1, h, w])
+    base: [K, C, h, w]  ->  (E [K or F, C, h, w], P [K or F, 1, h, w]), by broadcasting; with ``frames``, every
+    input first reaches the latent's frames through ``mapping`` (codes expanded, per-pixel-frame regions by max)
+    and both are [frames, ·, h, w].
     """
+    if frames is not None:
+        base = mapping.expand_codes(base, frames, "the image's latent")
     edited, covered = base.float(), torch.zeros_like(base[:, :1], dtype=torch.float32)
     for paint in paints:
-        region = paint.region.float()
-        edited = edited + region * (paint.painted.float() - edited)
+        region, painted = paint.region.float(), paint.painted.float()
+        if frames is not None:
+            region = mapping.fit(region, frames, "a paint's region", "max")
+            painted = mapping.expand_codes(painted, frames, "a painted image")
+        edited = edited + region * (painted - edited)
         covered = 1.0 - (1.0 - covered) * (1.0 - region)
     return edited, covered
-
-
-def _per_frame(values: torch.Tensor, frames: int, what: str, resample: bool) -> torch.Tensor:
-    if values.shape[0] in (1, frames):
-        return values.expand(frames, *values.shape[1:])
-    if resample:
-        return resample_frames(values, frames)
-    raise InstructionError(
-        f"{what} has {values.shape[0]} frames but the latent has {frames}: make it with {frames} frames (or, for "
-        "an image, one frame)"
-    )
 
 
 def compose(
@@ -122,13 +131,14 @@ def compose(
     paints: list[Paint] | tuple[Paint, ...] = (),
     flow: Flow | None = None,
     align: Align | None = None,
-    resample_time: bool = False,
+    mapping: FrameMapping = IDENTITY,
 ) -> Composed | None:
-    """All instructions for a latent of ``frames`` frames, by the rule in this module's docstring.
+    """All instructions for a latent of ``frames`` (latent) frames, by the rule in this module's docstring.
 
-    image: [1, C, h, w] raw latent of the intermediate image; used only when no paint or align carries it
+    image: [K, C, h, w] raw latent of the intermediate image; used only when no paint or align carries it
            (a drag on its own). paints, flow (image pixels, rescaled here), align: the roles.
-    resample_time: resample frame counts that differ (5-D video latents) instead of refusing them.
+    mapping: how the VAE laid pixel frames into these latent frames (core.frames): per-pixel-frame flows,
+           weights and affinities reach latent frames through it, image codes are expanded by it.
     returns None when there is no instruction at all.
     """
     paints = list(paints)
@@ -152,21 +162,22 @@ def compose(
             f"{tuple(base.shape[1:])}: encode both from the same image with the same VAE"
         )
     _, c, h, w = base.shape
-    edited, painted = edited_image(base, paints)
-    edited = _per_frame(edited, frames, "a paint", resample_time)
-    painted = _per_frame(painted, frames, "a paint's region", resample_time)
-    if flow is None:
-        target, paint_weight = edited, painted
-        drag = torch.zeros(frames, 1, h, w)
-    else:
-        motion = _per_frame(flow.flow.float(), frames, "the flow", resample_time)
-        target = warp(edited.contiguous(), motion)
-        paint_weight = warp(painted.contiguous(), motion, padding_mode="zeros")
-        drag = downsample_weight(_per_frame(flow.weight.float(), frames, "the flow's weight", resample_time), h, w)
-    if align is None:
-        affinity = torch.zeros(frames, 1, 1, 1)
-    else:
-        affinity = _per_frame(align.affinity.float(), frames, "the alignment's affinity", resample_time)
-        affinity = affinity.view(frames, 1, 1, 1)
+    try:
+        edited, painted = edited_image(base, paints, frames, mapping)
+        if flow is None:
+            target, paint_weight = edited, painted
+            drag = torch.zeros(frames, 1, h, w)
+        else:
+            motion = mapping.fit(flow.flow.float(), frames, "the flow", "mean")
+            target = warp(edited.contiguous(), motion)
+            paint_weight = warp(painted.contiguous(), motion, padding_mode="zeros")
+            drag = downsample_weight(mapping.fit(flow.weight.float(), frames, "the flow's weight", "max"), h, w)
+        if align is None:
+            affinity = torch.zeros(frames, 1, 1, 1)
+        else:
+            affinity = mapping.fit(align.affinity.float(), frames, "the alignment's affinity", "mean")
+            affinity = affinity.view(frames, 1, 1, 1)
+    except FrameCountError as e:
+        raise InstructionError(str(e)) from e
     weight = torch.maximum(torch.maximum(paint_weight, drag), affinity.expand(frames, 1, h, w))
     return Composed(target.contiguous(), weight.clamp(0.0, 1.0), paint_weight, drag, affinity.expand(frames, 1, h, w))

@@ -3,8 +3,6 @@ say exactly what a sampler must return. Each returns a clone; the model passed i
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 
 
@@ -34,18 +32,23 @@ def analytic(model, cond_x0, uncond_x0=None, calls: list | None = None):
 
 
 def gaussian(model, mean: torch.Tensor, spread: float = 1.0):
-    """A clone that is the exact denoiser of data ~ N(mean, spread² I) (model space): x̂₀ = mean + κ(σ)(x − mean),
-    κ = spread² / (spread² + σ²). Unlike ``analytic`` its prediction depends on x, so what early steps do to x
+    """A clone that is the exact denoiser of data ~ N(mean, spread² I) (model space). With x = a·x₀ + σ·ε (a = 1
+    for SD-type models, a = 1 − σ for flow models such as Wan): x̂₀ = mean + κ(σ)(x − a·mean),
+    κ = a·spread² / (a²·spread² + σ²). Unlike ``analytic`` its prediction depends on x, so what early steps do to x
     carries through to the end, as with a trained model."""
+    import comfy.model_sampling
+
     m = model.clone()
-    sigma_of: Callable = m.get_model_object("model_sampling").sigma
+    flow = isinstance(m.get_model_object("model_sampling"), comfy.model_sampling.CONST)
 
     def wrapper(apply_model, args):
         x = args["input"]
-        sigma = sigma_of(args["timestep"]).view(-1, *([1] * (x.ndim - 1))).to(x)
-        keep = spread**2 / (spread**2 + sigma**2)
+        # The σ ComfyUI samples at (its timestep is model-specific: σ·1000 for Wan's flow, an index for SD).
+        sigma = args["c"]["transformer_options"]["sigmas"].view(-1, *([1] * (x.ndim - 1))).to(x)
+        a = 1.0 - sigma if flow else torch.ones_like(sigma)
+        keep = a * spread**2 / (a**2 * spread**2 + sigma**2)
         mu = mean.to(x)
-        return mu + keep * (x - mu)
+        return mu + keep * (x - a * mu)
 
     m.set_model_unet_function_wrapper(wrapper)
     return m

@@ -136,3 +136,91 @@ def busy_tracks(size: int = 512, count: int = 8, seed: int = 0) -> dict:
         points = [start, end] if i % 2 else [start, (start + end) / 2 + rng.uniform(-40, 40, 2), end]
         tracks.append({"points": [p.tolist() for p in points], "radius": float(rng.uniform(20, 40))})
     return {"version": 1, "width": size, "height": size, "tracks": tracks}
+
+
+# --- Video latents of a causal VAE (Wan): latent frame k ≥ 1 encodes pixel frames 4k−3 … 4k --------------------
+VIDEO_LATENT_FRAMES, VIDEO_STRIDE = 4, 4
+VIDEO_PIXEL_FRAMES = VIDEO_STRIDE * (VIDEO_LATENT_FRAMES - 1) + 1  # 13
+JITTER = 4  # pixels; alternating ± within each group of 4 pixel frames, so each group's mean motion is whole cells
+
+
+def group_of(f: int) -> int:
+    """The latent frame holding pixel frame f, written out for the scene (not through core.frames)."""
+    return 0 if f == 0 else (f - 1) // VIDEO_STRIDE + 1
+
+
+@dataclass
+class VideoScene:
+    """A 5-D scene: V [1, C, T, H, W], the image's three still codes (latent frames 0, 1, ≥ 2 differ under a causal
+    VAE), a paint on them, and per-pixel-frame flow, drag weight and affinity that latent frames must read through
+    the causal mapping: the motion jitters by ±JITTER px inside each group (mean: k·STEP cells), the drag weight is
+    present in only the first two frames of each group, the affinity decays frame by frame."""
+
+    video: torch.Tensor  # [1, C, T, H, W] raw latent
+    codes: torch.Tensor  # [3, C, H, W] the image held still, latent frames 0, 1, ≥ 2
+    painted: torch.Tensor  # [3, C, H, W] the painted image held still
+    paint_region: torch.Tensor  # [H, W]
+    dragged: torch.Tensor  # [T, H, W] the dragged disk at latent frame k (moved k·STEP cells)
+    affinity: torch.Tensor  # [F] per pixel frame
+    scale: int = SCALE
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.video.shape)
+
+    def paint(self) -> Paint:
+        h, w = self.paint_region.shape
+        return Paint(original=self.codes, painted=self.painted, region=self.paint_region.view(1, 1, h, w))
+
+    def flow(self) -> Flow:
+        h, w = self.paint_region.shape
+        flow = torch.zeros(VIDEO_PIXEL_FRAMES, h * self.scale, w * self.scale, 2)
+        weight = torch.zeros(VIDEO_PIXEL_FRAMES, h, w)
+        for f in range(VIDEO_PIXEL_FRAMES):
+            k = group_of(f)
+            jitter = 0 if f == 0 else (JITTER if f % 2 else -JITTER)
+            flow[f, ..., 0] = -(STEP[1] * k * self.scale + jitter)
+            flow[f, ..., 1] = -(STEP[0] * k * self.scale + jitter)
+            if f == 0 or (f - 1) % VIDEO_STRIDE < 2:
+                weight[f] = self.dragged[k]
+        weight = weight.repeat_interleave(self.scale, 1).repeat_interleave(self.scale, 2)
+        return Flow(flow, weight)
+
+    def align(self) -> Align:
+        return Align(image=self.codes, affinity=self.affinity)
+
+    def group_affinity(self, k: int) -> float:
+        frames = [f for f in range(VIDEO_PIXEL_FRAMES) if group_of(f) == k]
+        return float(sum(float(self.affinity[f]) for f in frames) / len(frames))
+
+    def expected(self, roles: set[str], strength: float = 1.0) -> torch.Tensor:
+        """Latent frame by latent frame, as ``Scene.expected`` with frame k's code and k·STEP cells of motion.
+        returns [1, C, T, H, W]"""
+        m = self.paint_region
+        out = []
+        for k in range(self.video.shape[2]):
+            v, code = self.video[0, :, k], self.codes[min(k, 2)]
+            edited = self.painted[min(k, 2)] * m + code * (1 - m) if "paint" in roles else code
+            moved = "drag" in roles
+            target = shift(edited, k) if moved else edited
+            weight = torch.zeros_like(m)
+            if "align" in roles:
+                weight = torch.full_like(m, self.group_affinity(k))
+            if moved:
+                weight = torch.maximum(weight, self.dragged[k])
+            if "paint" in roles:
+                weight = torch.maximum(weight, shift(m, k) if moved else m)
+            out.append(v + strength * weight * (target - v))
+        return torch.stack(out, dim=1).unsqueeze(0)
+
+
+def video_scene(channels: int = 16, seed: int = 11, scale: int = SCALE) -> VideoScene:
+    """Wan 2.1's 16 channels at /8 by default (Wan 2.2 TI2V: 48 channels, scale 16); 16×16 cells, 4 latent frames."""
+    gen = torch.Generator().manual_seed(seed)
+    video = torch.randn(1, channels, VIDEO_LATENT_FRAMES, H, W, generator=gen) * 2
+    codes = torch.randn(3, channels, H, W, generator=gen) * 2
+    painted = torch.randn(3, channels, H, W, generator=gen) * 2
+    region = disk(5, 5, r=1.5)
+    dragged = torch.stack([shift(disk(4, 4), k) for k in range(VIDEO_LATENT_FRAMES)])
+    affinity = torch.linspace(1.0, 0.4, VIDEO_PIXEL_FRAMES)
+    return VideoScene(video, codes, painted, region, dragged, affinity, scale)

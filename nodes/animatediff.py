@@ -30,7 +30,14 @@ def _image_affinity_inputs() -> list:
     return [
         io.Vae.Input("vae", tooltip="The checkpoint's VAE, to encode the image."),
         io.Image.Input("image", tooltip="The intermediate image (the first image of the batch is used)."),
-        io.Int.Input("frames", default=16, min=1, max=4096, tooltip="Frames in the clip (the latent batch size)."),
+        io.Int.Input(
+            "frames",
+            default=16,
+            min=1,
+            max=4096,
+            tooltip="Frames in the clip: the latent batch size (AnimateDiff), or the video's length in frames "
+            "(Wan: 'length' of WanImageToVideo, e.g. 81).",
+        ),
         io.Int.Input(
             "condition_frame",
             default=0,
@@ -49,9 +56,10 @@ def _image_affinity_inputs() -> list:
 
 
 def _affinity_and_latent(vae, image, frames, condition_frame, affinity, custom_affinity):
-    """image: [B, H, W, C] in [0, 1] -> (affinity [frames], the first image's raw VAE latent [1, 4, h, w])."""
+    """image: [B, H, W, C] in [0, 1] -> (affinity [frames], the first image's codes [K, C, h, w]: K = 1 for an
+    image VAE, a still's 3 codes for a video VAE; comfy_internals.encode_codes)."""
     weights = preset_affinity(frames, condition_frame, affinity, custom_affinity)
-    return weights, vae.encode(image[:1, :, :, :3]).float()
+    return weights, ci.encode_codes(vae, image[:1, :, :, :3])
 
 
 class IV_LoadMotionModule(io.ComfyNode):
@@ -165,6 +173,12 @@ class IV_PIAConditioning(io.ComfyNode):
         cls, positive, negative, vae, image, frames, condition_frame, affinity, custom_affinity, paint=None
     ) -> io.NodeOutput:
         weights, latent = _affinity_and_latent(vae, image, frames, condition_frame, affinity, custom_affinity)
+        if latent.shape[0] != 1 or latent.shape[1] != 4:
+            raise ValueError(
+                "IV_PIAConditioning: PIA is an SD1.5 model and needs SD1.5's VAE (4 channels); this VAE gives "
+                f"{latent.shape[1]} channels{' over video frames' if latent.shape[0] != 1 else ''}. For Wan, use "
+                "Apply Instructions (IV) with Image Align (IV) instead"
+            )
         paints = as_paints(paint)
         if paints:
             if tuple(paints[0].original.shape[1:]) != tuple(latent.shape[1:]):

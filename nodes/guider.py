@@ -6,8 +6,9 @@ from __future__ import annotations
 import torch
 from comfy_api.latest import io
 
-from ..core.blend import CURVES, DEFAULT_SCHEDULE, Schedule, resample_frames
+from ..core.blend import CURVES, DEFAULT_SCHEDULE, STEERING, RegionClock, Schedule
 from ..core.flow import Flow
+from ..core.frames import FrameCountError, mapping_for_counts
 from ..core.instructions import Align, Paint
 from ..core.noise import flow_noise
 from . import iv_types
@@ -74,8 +75,35 @@ def instruction_inputs(paint_name: str = "paint") -> list[io.Input]:
 
 IMAGE_INPUT_TOOLTIP = (
     "The intermediate image's latent (VAE Encode): the image a flow moves when neither a paint nor an alignment "
-    "is connected (they carry it). Needed for a drag on its own."
+    "is connected (they carry it). Needed for a drag on its own. With Wan's video VAE, encode the image repeated "
+    "9 times (RepeatImageBatch → VAE Encode): that still's 3 latent frames are the image's codes for latent "
+    "frames 0, 1 and later; a single frame's code stands for every frame otherwise."
 )
+
+
+def steering_inputs() -> list[io.Input]:
+    return [
+        io.Combo.Input(
+            "steering",
+            options=list(STEERING),
+            default="residual",
+            optional=True,
+            tooltip="residual: every role pulls with the schedule above. region clock (Time-to-Move's dual clock): "
+            "the painted and dragged region is pinned to its target (strength 1, so it follows the noised moved "
+            "image) until release_percent, a later σ than the rest; alignment follows the schedule above.",
+        ),
+        io.Float.Input(
+            "release_percent",
+            default=0.9,
+            min=0.0,
+            max=1.0,
+            step=0.01,
+            optional=True,
+            tooltip="region clock only: sampling progress in σ (0 = the largest σ, 1 = σ 0) after which the painted "
+            "and dragged region is left to the model. Set it after end_percent: the region holds longer than the "
+            "background.",
+        ),
+    ]
 
 
 def schedule_inputs(defaults: Schedule = DEFAULT_SCHEDULE) -> list[io.Input]:
@@ -125,27 +153,32 @@ def build_plan(
     align=None,
     image: dict | None = None,
     node_id: str | None = None,
+    steering: str = "residual",
+    release_percent: float = 0.9,
 ) -> InstructionPlan:
-    """The instructions and their schedule, checked, from the inputs of ``instruction_inputs``/``schedule_inputs``."""
+    """The instructions and their schedule, checked, from the inputs of ``instruction_inputs``/``schedule_inputs``
+    (and ``steering_inputs``)."""
     if start_percent > end_percent:
         raise ValueError(
             f"start_percent ({start_percent}) is after end_percent ({end_percent}): the instructions would never act"
         )
     _check_role(flow, Flow, "flow", "IV_FLOW (from Trajectory to Flow (IV))")
     _check_role(align, Align, "align", "IV_ALIGN (from Image Align (IV))")
+    if steering not in STEERING:
+        raise ValueError(f"steering must be one of {list(STEERING)}, got {steering!r}")
     latent = None
     if image is not None:
         latent = image["samples"] if isinstance(image, dict) else image
-        if latent.ndim == 5:  # a video VAE's single frame [B, C, 1, h, w]
-            latent = latent[:, :, 0]
-        latent = latent[:1].float()
+        # A video VAE's latent [B, C, T, h, w]: its frames are the image's codes (core.frames.expand_codes).
+        latent = latent[0].transpose(0, 1).float() if latent.ndim == 5 else latent[:1].float()
     instructions = {"paints": as_paints(paint), "flow": flow, "align": align, "image": latent}
     if flow is not None and not instructions["paints"] and align is None and latent is None:
         raise ValueError(
             "a flow moves an image, and none is connected: connect the intermediate image's latent (VAE Encode) to "
             "'image', or a paint (Paint Encode (IV)) or an alignment (Image Align (IV)), which carry it"
         )
-    return InstructionPlan(instructions, Schedule(strength, start_percent, end_percent, curve), node_id)
+    clock = RegionClock(release_percent) if steering == "region clock" else None
+    return InstructionPlan(instructions, Schedule(strength, start_percent, end_percent, curve), node_id, clock)
 
 
 def build_guider(
@@ -222,6 +255,7 @@ class IV_ApplyInstructions(io.ComfyNode):
                 *instruction_inputs(),
                 io.Latent.Input("image", optional=True, tooltip=IMAGE_INPUT_TOOLTIP),
                 *schedule_inputs(),
+                *steering_inputs(),
             ],
             outputs=[io.Model.Output(tooltip="The model with the instructions applied at every step.")],
             hidden=[io.Hidden.unique_id],
@@ -230,9 +264,32 @@ class IV_ApplyInstructions(io.ComfyNode):
     @classmethod
     @checked
     def execute(
-        cls, model, strength, start_percent, end_percent, curve, paint=None, flow=None, align=None, image=None
+        cls,
+        model,
+        strength,
+        start_percent,
+        end_percent,
+        curve,
+        paint=None,
+        flow=None,
+        align=None,
+        image=None,
+        steering="residual",
+        release_percent=0.9,
     ) -> io.NodeOutput:
-        plan = build_plan(strength, start_percent, end_percent, curve, paint, flow, align, image, cls.hidden.unique_id)
+        plan = build_plan(
+            strength,
+            start_percent,
+            end_percent,
+            curve,
+            paint,
+            flow,
+            align,
+            image,
+            cls.hidden.unique_id,
+            steering,
+            release_percent,
+        )
         return io.NodeOutput(apply_instructions(model, plan))
 
 
@@ -281,9 +338,14 @@ class FlowNoise:
         latent = input_latent["samples"]
         frames = latent.shape[2] if latent.ndim == 5 else latent.shape[0]
         motion = self.flow.flow
-        if latent.ndim == 5:
-            motion = resample_frames(motion, frames)
-        elif motion.shape[0] not in (1, frames):
+        try:
+            # Video latents: pixel frames reach latent frames through the VAE's causal layout (core.frames).
+            mapping = mapping_for_counts(motion.shape[0], frames) if latent.ndim == 5 else None
+            if mapping is not None:
+                motion = mapping.fit(motion, frames, "the flow", "mean")
+        except FrameCountError as e:
+            raise ValueError(f"IV_FlowNoise: {e}") from e
+        if motion.shape[0] not in (1, frames):
             raise ValueError(
                 f"IV_FlowNoise: the flow has {motion.shape[0]} frames but the latent batch has {frames}: make the "
                 f"flow with {frames} frames"

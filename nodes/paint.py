@@ -9,7 +9,7 @@ from ..core.instructions import Paint
 from ..core.mask import painted_region, region_from_mask, to_latent
 from . import iv_types
 from .checks import checked
-from .comfy_internals import show_text
+from .comfy_internals import encode_codes, show_text
 
 
 def _check_sizes(original: torch.Tensor, painted: torch.Tensor, mask: torch.Tensor | None) -> None:
@@ -51,10 +51,14 @@ class IV_PaintEncode(io.ComfyNode):
                 "Either way it is grown by 'grow' pixels and feathered by 'feather', and a latent cell counts as "
                 "much as the most-painted pixel in it, so a thin stroke still covers its cells. The region is 1 "
                 "wherever there is paint: the painted image already carries the stroke's opacity, which therefore "
-                "applies once. Images must be the same size: nothing is cropped or resized silently."
+                "applies once. Images must be the same size: nothing is cropped or resized silently. With a video "
+                "VAE (Wan) each image is encoded as a 9-frame still, whose codes stand for it in every latent frame."
             ),
             inputs=[
-                io.Vae.Input("vae", tooltip="The VAE of the checkpoint that will sample the video."),
+                io.Vae.Input(
+                    "vae",
+                    tooltip="The VAE of the model that will sample the video (SD1.5's, or Wan's video VAE).",
+                ),
                 io.Image.Input("original", tooltip="The intermediate image before editing (one image)."),
                 io.Image.Input(
                     "painted",
@@ -107,8 +111,8 @@ class IV_PaintEncode(io.ComfyNode):
                 "IV_PaintEncode: no painted region (nothing above the threshold), so this paint instruction does "
                 "nothing. A drag needs no paint: connect the image's latent to 'image' of Apply Instructions (IV).",
             )
-        z0 = vae.encode(original[:, :, :, :3])
+        z0 = encode_codes(vae, original[:, :, :, :3])
         same = painted.shape[0] == 1 and torch.equal(painted[..., :3], original[..., :3])
-        z1 = z0 if same else vae.encode(painted[:, :, :, :3])
+        z1 = z0 if same else encode_codes(vae, painted[:, :, :, :3])
         paint = Paint(original=z0, painted=z1, region=to_latent(region, z1.shape[-2], z1.shape[-1]))
         return io.NodeOutput(paint, region)

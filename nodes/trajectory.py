@@ -310,9 +310,7 @@ class IV_TrajectoryToFlow(io.ComfyNode):
     def either_tracks(tracks, core_tracks: dict | None):
         """The editor's tracks, or core TRACKS read as ours; exactly one of them."""
         if tracks is not None and core_tracks is not None:
-            raise ValueError(
-                "IV_TrajectoryToFlow: both 'tracks' and 'core_tracks' are connected; connect one of them"
-            )
+            raise ValueError("IV_TrajectoryToFlow: both 'tracks' and 'core_tracks' are connected; connect one of them")
         if core_tracks is not None:
             try:
                 path, visible = core_tracks["track_path"], core_tracks.get("track_visibility")

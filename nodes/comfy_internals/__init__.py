@@ -9,6 +9,7 @@ reaching into ``comfy.*`` themselves. One module per concern:
 - ``animatediff``: the motion-module model folder and loading, UNet injection, beta schedule, PIA's conv_in
 - ``files``: files in ComfyUI's input folder (the paint layer)
 - ``preview``: the edit canvas's live motion preview, a route on ComfyUI's server (``PromptServer``)
+- ``vae``: video VAEs' temporal stride, images encoded as the codes the instructions use
 - ``runtime``: the interrupt flag (for long loops) and free memory (for size guards)
 """
 
@@ -30,11 +31,13 @@ from .sampling import (
     InstructionPlan,
     ResidualBlendGuider,
     apply_instructions,
+    frame_mapping,
     has_image_conditioning,
     random_noise,
     sample_like_ksampler,
     show_text,
 )
+from .vae import encode_codes, temporal_stride
 
 __all__ = [
     "BETA_SCHEDULES",
@@ -45,6 +48,8 @@ __all__ = [
     "apply_instructions",
     "apply_motion_module",
     "blocked_output",
+    "encode_codes",
+    "frame_mapping",
     "free_memory",
     "has_image_conditioning",
     "interrupt_check",
@@ -58,4 +63,5 @@ __all__ = [
     "sd15_process_latent_in",
     "set_noise_concat",
     "show_text",
+    "temporal_stride",
 ]

@@ -15,7 +15,8 @@ import comfy.utils
 import latent_preview
 import torch
 
-from ...core.blend import Schedule, mix_predictions, pull
+from ...core.blend import RegionClock, Schedule, mix_predictions, pull
+from ...core.frames import IDENTITY, FrameCountError, FrameMapping, mapping_for_counts
 from ...core.instructions import Composed, InstructionError, compose
 
 log = logging.getLogger("InteractiveVideo")
@@ -25,6 +26,10 @@ log = logging.getLogger("InteractiveVideo")
 IMAGE_LATENT_KEY = "concat_latent_image"
 # PIA Conditioning's [affinity mask, image latent] channels, fed after the noise (model space).
 NOISE_CONCAT_KEY = "noise_concat"
+# Temporal stride of the causal VAE behind each video latent format (comfy.latent_formats class names): latent
+# frame k ≥ 1 holds pixel frames r(k−1)+1 … rk (core.frames). Formats not listed get the stride their frame
+# counts imply (core.frames.mapping_for_counts).
+VIDEO_VAE_STRIDES = {"Wan21": 4, "Wan22": 4, "HunyuanVideo": 4, "HunyuanVideo15": 4, "Cosmos1CV8x8x8": 8, "Mochi": 6}
 SAMPLER_NAMES: list[str] = list(comfy.samplers.SAMPLER_NAMES)
 SCHEDULER_NAMES: list[str] = list(comfy.samplers.SCHEDULER_NAMES)
 
@@ -77,24 +82,44 @@ def _from_frame_view(frames: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return frames
 
 
+def frame_mapping(latent_format, latent_frames: int, pixel_frames: int | None) -> FrameMapping:
+    """How the model's VAE laid pixel frames into the ``latent_frames`` of a 5-D latent (core.frames)."""
+    stride = VIDEO_VAE_STRIDES.get(type(latent_format).__name__)
+    if stride is not None:
+        return FrameMapping(stride)
+    return IDENTITY if pixel_frames is None else mapping_for_counts(pixel_frames, latent_frames)
+
+
 class InstructionPlan:
     """The user's instructions for one sampling run, composed for the sampled latent (core.instructions) and
-    moved into the model's latent space once per shape, device and dtype; strength per σ from the schedule."""
+    moved into the model's latent space once per shape, device and dtype; strength per σ from the schedule, or,
+    with a region clock, the region pinned until its release and the rest on the schedule (core.blend)."""
 
-    def __init__(self, instructions: dict, schedule: Schedule, node_id: str | None = None):
-        self.instructions, self.schedule, self.node_id = instructions, schedule, node_id
+    def __init__(
+        self, instructions: dict, schedule: Schedule, node_id: str | None = None, clock: RegionClock | None = None
+    ):
+        self.instructions, self.schedule, self.node_id, self.clock = instructions, schedule, node_id, clock
         self._raw: dict[tuple, Composed | None] = {}
-        self._model_space: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._model_space: dict[tuple, tuple[torch.Tensor, ...]] = {}
         self._percent: dict[float, float] = {}
 
-    def composed(self, shape: tuple[int, ...]) -> Composed | None:
-        """Raw-latent target and weight for a latent of ``shape``, in frame view [N, ·, h, w]."""
+    def _pixel_frames(self) -> int | None:
+        """The longest per-frame instruction (flow or affinity), which says how many pixel frames were meant."""
+        counts = [self.instructions["flow"].flow.shape[0]] if self.instructions.get("flow") is not None else []
+        if self.instructions.get("align") is not None:
+            counts.append(self.instructions["align"].affinity.shape[0])
+        return max(counts) if counts else None
+
+    def composed(self, shape: tuple[int, ...], latent_format=None) -> Composed | None:
+        """Raw-latent target and weight for a latent of ``shape``, in frame view [N, ·, h, w]. 5-D video latents
+        [B, C, T, h, w] map the instructions' pixel frames to latent frames through ``latent_format``'s VAE."""
         if shape not in self._raw:
             video = len(shape) == 5
             frames, repeats = (shape[2], shape[0]) if video else (shape[0], 1)
             try:
-                composed = compose(frames, resample_time=video, **self.instructions)
-            except InstructionError as e:
+                mapping = frame_mapping(latent_format, frames, self._pixel_frames()) if video else IDENTITY
+                composed = compose(frames, mapping=mapping, **self.instructions)
+            except (InstructionError, FrameCountError) as e:
                 raise ValueError(f"InteractiveVideo instructions: {e}") from e
             if composed is not None:
                 if tuple(composed.target.shape[1:]) != (shape[1], *shape[-2:]):
@@ -108,33 +133,55 @@ class InstructionPlan:
             self._raw[shape] = composed
         return self._raw[shape]
 
-    def in_model_space(self, model, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """(target [N, C, h, w] in the sampler's space, weight [N, 1, h, w]) for the latent ``x``."""
+    def in_model_space(self, model, x: torch.Tensor) -> tuple[torch.Tensor, ...] | None:
+        """(target [N, C, h, w] in the sampler's space, weight [N, 1, h, w], and for a region clock the region
+        and alignment weights [N, 1, h, w]) for the latent ``x``."""
         key = (tuple(x.shape), x.device, x.dtype)
         if key not in self._model_space:
-            composed = self.composed(tuple(x.shape))
+            composed = self.composed(tuple(x.shape), model.latent_format)
             if composed is None:
                 return None
-            target = model.process_latent_in(composed.target.to(x.device, torch.float32)).to(x.dtype)
-            self._model_space[key] = (target, composed.weight.to(x.device, x.dtype))
+            raw = composed.target.to(x.device, torch.float32)
+            # Latent formats scale per channel in the latent's own layout ([1, C, 1, 1, 1] for video latents).
+            target = _frame_view(model.process_latent_in(_from_frame_view(raw, x))).to(x.dtype)
+            planned = (target, composed.weight.to(x.device, x.dtype))
+            if self.clock is not None:
+                region = torch.maximum(composed.paint, composed.drag)
+                planned += (region.to(x.device, x.dtype), composed.align.to(x.device, x.dtype))
+            self._model_space[key] = planned
         return self._model_space[key]
 
-    def strength_at(self, model_sampling, sigma: torch.Tensor) -> float:
+    def progress(self, model_sampling, sigma: torch.Tensor) -> float:
         value = float(sigma.flatten()[0])
         if value not in self._percent:
             self._percent[value] = sigma_to_percent(model_sampling, value)
-        return self.schedule.at(self._percent[value])
+        return self._percent[value]
+
+    def at_step(self, model, x: torch.Tensor, sigma: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, float] | None:
+        """What acts at ``sigma`` on a latent like ``x``: (target, weight, strength) in frame view, or None.
+
+        Residual: the plan's weight M and s(σ). Region clock: the clock's weight W(σ) (core.blend.RegionClock)
+        with strength 1."""
+        p = self.progress(model.model_sampling, sigma)
+        s = self.schedule.at(p)
+        if s == 0.0 and (self.clock is None or p > self.clock.release):
+            return None
+        planned = self.in_model_space(model, x)
+        if planned is None:
+            return None
+        if self.clock is None:
+            return planned[0], planned[1], s
+        target, _, region, align = planned
+        weight = self.clock.weight(region, align, p, self.schedule)
+        return None if weight is None else (target, weight, 1.0)
 
     def post_cfg(self, args: dict) -> torch.Tensor:
-        """sampler_post_cfg_function: the residual pull on the CFG result, x̂₀ + s(σ)·M ⊙ (T − x̂₀)."""
-        denoised, model = args["denoised"], args["model"]
-        s = self.strength_at(model.model_sampling, args["sigma"])
-        if s == 0.0:
+        """sampler_post_cfg_function: the pull on the CFG result, x̂₀ + s·W ⊙ (T − x̂₀) (see ``at_step``)."""
+        denoised = args["denoised"]
+        step = self.at_step(args["model"], denoised, args["sigma"])
+        if step is None:
             return denoised
-        planned = self.in_model_space(model, denoised)
-        if planned is None:
-            return denoised
-        target, weight = planned
+        target, weight, s = step
         return _from_frame_view(pull(_frame_view(denoised), target, weight, s), denoised)
 
 
@@ -200,7 +247,7 @@ class ResidualBlendGuider(comfy.samplers.CFGGuider):
     def _add_instruction_conds(self, shape: tuple[int, ...]) -> bool:
         """The instruction path's conds: each image latent replaced by the instructions' target. False (and a
         message) when there is nothing to replace."""
-        composed = self.plan.composed(shape)
+        composed = self.plan.composed(shape, self.model_patcher.model.latent_format)
         if composed is None:
             return False
         process_in = self.model_patcher.model.process_latent_in
@@ -230,11 +277,11 @@ class ResidualBlendGuider(comfy.samplers.CFGGuider):
                     "conditioning, so it runs as 'residual'"
                 )
                 self._dual_now = False
-        s = self.plan.strength_at(self.inner_model.model_sampling, timestep)
-        if not self._dual_now or s == 0.0:
+        step = self.plan.at_step(self.inner_model, x, timestep)
+        if not self._dual_now or step is None:
             denoised = super().predict_noise(x, timestep, model_options, seed)
             return self.plan.post_cfg({"denoised": denoised, "model": self.inner_model, "sigma": timestep})
-        _, weight = self.plan.in_model_space(self.inner_model, x)
+        _, weight, s = step
         denoised, edited = self._predict_both(x, timestep, model_options)
         return _from_frame_view(mix_predictions(_frame_view(denoised), _frame_view(edited), weight, s), x)
 

@@ -10,6 +10,8 @@ def test_readme_node_reference_matches_the_registered_nodes(pack):
     if not any(f"| `{t}` |" in expected for t in node_reference.NEWER_TYPES):
         # An older ComfyUI: the README (generated on a newer one) also documents inputs this one lacks.
         actual = node_reference.without_newer_rows(actual)
-    assert actual == expected, "README.md's node reference is stale: run `IV_COMFYUI=0.33.0` `.venv-0.33.0/bin/python scripts/node_reference.py`"
+    assert actual == expected, (
+        "README.md's node reference is stale: run `IV_COMFYUI=0.33.0` `.venv-0.33.0/bin/python scripts/node_reference.py`"
+    )
     for cls in pack.nodes.NODES:
         assert f"(`{cls.GET_SCHEMA().node_id}`)" in actual

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from comfyui_interactivevideo.core.blend import DEFAULT_SCHEDULE, Schedule, mix_predictions, pull, resample_frames
+from comfyui_interactivevideo.core.blend import DEFAULT_SCHEDULE, RegionClock, Schedule, mix_predictions, pull
 
 
 def test_pull_is_the_documented_residual():
@@ -57,7 +57,58 @@ def test_schedule_rejects_nonsense():
         Schedule(0.5, start=0.7, end=0.3)
 
 
-def test_resample_frames_is_linear_in_time():
-    values = torch.tensor([0.0, 10.0, 20.0]).view(3, 1)
-    assert resample_frames(values, 5).flatten().tolist() == [0.0, 5.0, 10.0, 15.0, 20.0]
-    assert resample_frames(values[:1], 4).flatten().tolist() == [0.0] * 4
+def _flow_euler(eps: torch.Tensor, sigmas: torch.Tensor, predict) -> list[torch.Tensor]:
+    """Euler on a flow-matching ODE (x = (1 − σ)·x₀ + σ·ε): x ← x + (σ′ − σ)(x − x̂₀)/σ; returns x after each step."""
+    x, seen = eps.clone(), []
+    for i in range(len(sigmas) - 1):
+        s, s_next = float(sigmas[i]), float(sigmas[i + 1])
+        x = x + (s_next - s) * (x - predict(x, i, s)) / s
+        seen.append(x)
+    return seen
+
+
+def test_region_clock_keeps_the_region_on_the_noised_reference_with_the_same_noise():
+    """Time-to-Move's dual clock: the region follows (1 − σ)·T + σ·ε, with the run's own ε, at every step until its
+    release, whatever the model predicts; the background is pinned only until its (earlier) end. Control: the
+    residual at strength 0.5 over the same span leaves the noised reference."""
+    gen = torch.Generator().manual_seed(3)
+    eps, target = torch.randn(2, 4, 8, 8, generator=gen), torch.randn(2, 4, 8, 8, generator=gen)
+    region = torch.zeros(2, 1, 8, 8)
+    region[..., 2:5, 2:5] = 1.0
+    align = torch.full((2, 1, 8, 8), 0.6)
+    sigmas = torch.linspace(1.0, 0.0, 21)
+    clock, background = RegionClock(release=0.9), Schedule(1.0, 0.0, 0.5)
+    model = [torch.randn(2, 4, 8, 8, generator=gen) * 3 for _ in range(20)]  # any prediction, fresh every step
+
+    def pinned(x, i, s):
+        w = clock.weight(region, align, 1.0 - s, background)
+        return model[i] if w is None else pull(model[i], target, w, 1.0)
+
+    inside = region.expand_as(eps).bool()
+    for i, x in enumerate(_flow_euler(eps, sigmas, pinned)):
+        s_next, progress = float(sigmas[i + 1]), 1.0 - float(sigmas[i])
+        reference = (1 - s_next) * target + s_next * eps
+        if progress <= 0.9:
+            torch.testing.assert_close(x[inside], reference[inside], atol=1e-5, rtol=0)
+        if i == 19:  # released for the last steps: the model's own
+            assert float((x - reference)[inside].abs().amax()) > 0.1
+    # Background pinned with weight 0.6 until 0.5: toward the reference but not on it.
+    x_mid = _flow_euler(eps, sigmas, pinned)[9]
+    assert float((x_mid - ((1 - 0.5) * target + 0.5 * eps))[~inside].abs().amax()) > 0.1
+
+    def residual(x, i, s):
+        return pull(model[i], target, region, 0.5)
+
+    x = _flow_euler(eps, sigmas, residual)[9]
+    reference = (1 - float(sigmas[10])) * target + float(sigmas[10]) * eps
+    assert float((x - reference)[inside].abs().amax()) > 0.5
+
+
+def test_region_clock_weights():
+    region, align = torch.tensor([1.0, 0.0]), torch.tensor([0.5, 0.5])
+    clock, bg = RegionClock(0.9), Schedule(0.8, 0.0, 0.5)
+    assert clock.weight(region, align, 0.3, bg).tolist() == pytest.approx([1.0, 0.4])
+    assert clock.weight(region, align, 0.7, bg).tolist() == [1.0, 0.0]
+    assert clock.weight(region, align, 0.95, bg) is None
+    with pytest.raises(ValueError, match="release"):
+        RegionClock(1.5)

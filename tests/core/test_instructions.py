@@ -91,7 +91,6 @@ def test_nothing_to_do_and_mismatched_inputs():
     assert compose(FRAMES, image=sc.image) is None
     with pytest.raises(InstructionError, match="3 frames but the latent has 4"):
         compose(FRAMES, align=Align(image=sc.image, affinity=torch.ones(3)))
-    assert compose(FRAMES, align=Align(image=sc.image, affinity=torch.ones(3)), resample_time=True) is not None
     other = Paint(original=torch.zeros(1, 4, 8, 8), painted=torch.zeros(1, 4, 8, 8), region=torch.ones(1, 1, 8, 8))
     with pytest.raises(InstructionError, match="same image"):
         compose(FRAMES, paints=[sc.paint()], align=Align(image=torch.zeros(1, 4, 8, 8), affinity=torch.ones(4)))

@@ -100,7 +100,9 @@ def test_a_registry_pack_ships_the_runtime_and_not_the_development_files():
     if not tracked:  # not a git checkout (e.g. an unpacked archive): nothing to check
         return
     lines = (REPO / ".comfyignore").read_text().splitlines()
-    spec = pathspec.PathSpec.from_lines("gitwildmatch", [x.strip() for x in lines if x.strip() and not x.startswith("#")])
+    spec = pathspec.PathSpec.from_lines(
+        "gitwildmatch", [x.strip() for x in lines if x.strip() and not x.startswith("#")]
+    )
     shipped = {f for f in tracked if not spec.match_file(f)}
     tops = {f.split("/")[0] for f in shipped}
     assert not tops & {"tests", "bench", ".ci", "docs", "devkit", "scripts"}, sorted(tops)

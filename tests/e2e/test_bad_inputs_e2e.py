@@ -307,18 +307,30 @@ CASES = [
     ("mm-lora", lambda: motion_prompt("iv-lora.safetensors"), ["iv-lora.safetensors is not a motion module", "a LoRA"]),
     ("mm-unsafe-pickle", lambda: motion_prompt("iv-unsafe.ckpt"), ["'iv-unsafe.ckpt' was refused", "system"]),
     # unknown choices
-    ("mm-unknown-file", lambda: motion_prompt("bogus.safetensors"), ["400?motion_module", "'motion_module' is 'bogus.safetensors'"]),
+    (
+        "mm-unknown-file",
+        lambda: motion_prompt("bogus.safetensors"),
+        ["400?motion_module", "'motion_module' is 'bogus.safetensors'"],
+    ),
     (
         "interpolation-bogus",
         lambda: flow_prompt(interpolation="bogus"),
         ["400?interpolation", "'interpolation' is 'bogus', not one of its choices", "smooth"],
     ),
-    ("sampler-name-bogus", lambda: sampler_prompt(sampler_name="bogus"), ["400?sampler_name", "'sampler_name' is 'bogus'", "euler"]),
+    (
+        "sampler-name-bogus",
+        lambda: sampler_prompt(sampler_name="bogus"),
+        ["400?sampler_name", "'sampler_name' is 'bogus'", "euler"],
+    ),
     ("scheduler-bogus", lambda: sampler_prompt(scheduler="bogus"), ["400?scheduler", "'scheduler' is 'bogus'"]),
     ("sampler-mode-bogus", lambda: sampler_prompt(mode="bogus"), ["400?mode", "'mode' is 'bogus'", "dual"]),
     ("guider-mode-bogus", lambda: guider_prompt(mode="bogus"), ["400?mode", "'mode' is 'bogus'", "residual"]),
     ("guider-curve-bogus", lambda: guider_prompt(curve="bogus"), ["400?curve", "'curve' is 'bogus'", "cosine"]),
-    ("align-affinity-bogus", lambda: align_prompt(affinity="bogus"), ["400?affinity", "Image Align (IV): 'affinity' is 'bogus'"]),
+    (
+        "align-affinity-bogus",
+        lambda: align_prompt(affinity="bogus"),
+        ["400?affinity", "Image Align (IV): 'affinity' is 'bogus'"],
+    ),
     (
         "pia-affinity-bogus",
         lambda: align_prompt("IV_PIAConditioning", affinity="bogus"),
