@@ -19,6 +19,10 @@ import websocket
 
 from .paths import PACK_NAME, REPO, comfy_root
 
+# The test-only custom node pack (devkit/fixture_nodes) and the folder name it gets in a base directory's custom_nodes.
+FIXTURE_NODES = Path(__file__).resolve().parent / "fixture_nodes"
+FIXTURE_PACK_NAME = "IVTestFixtureNodes"
+
 
 class ServerError(RuntimeError):
     """The server refused a prompt, failed while running it, or died."""
@@ -30,23 +34,45 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def prepare_base_directory(base: Path) -> Path:
-    """Lay out a ComfyUI base directory whose only custom node pack is this checkout."""
+MODEL_FOLDERS = (
+    "models/checkpoints",
+    "models/animatediff_models",
+    "models/diffusion_models",
+    "models/text_encoders",
+    "models/vae",
+)
+
+
+def prepare_base_directory(base: Path, fixture_nodes: bool = False) -> Path:
+    """Lay out a ComfyUI base directory whose only custom node pack is this checkout (and, with
+    ``fixture_nodes``, the test-only pack of ``devkit/fixture_nodes``, e.g. ``IVTest_WanTextEmbedding``)."""
     (base / "custom_nodes").mkdir(parents=True, exist_ok=True)
-    link = base / "custom_nodes" / PACK_NAME
-    if not link.exists():
-        link.symlink_to(REPO, target_is_directory=True)
-    for sub in ("models/checkpoints", "models/animatediff_models", "models/vae", "input", "output", "temp", "user"):
+    links = {PACK_NAME: REPO}
+    if fixture_nodes:
+        links[FIXTURE_PACK_NAME] = FIXTURE_NODES
+    for name, target in links.items():
+        link = base / "custom_nodes" / name
+        if not link.exists():
+            link.symlink_to(target, target_is_directory=True)
+    for sub in (*MODEL_FOLDERS, "input", "output", "temp", "user"):
         (base / sub).mkdir(parents=True, exist_ok=True)
     return base
 
 
 class ComfyServer:
     def __init__(
-        self, base: Path | None, port: int | None = None, extra_args: tuple[str, ...] = (), log_path: Path | None = None
+        self,
+        base: Path | None,
+        port: int | None = None,
+        extra_args: tuple[str, ...] = (),
+        log_path: Path | None = None,
+        fixture_nodes: bool = False,
     ):
-        """``base``: a fresh base directory holding only this pack; None: ComfyUI's own folders and custom nodes."""
-        self.base = prepare_base_directory(Path(base)) if base is not None else None
+        """``base``: a fresh base directory holding only this pack; None: ComfyUI's own folders and custom nodes.
+        ``fixture_nodes``: also load the test-only node pack of ``devkit/fixture_nodes`` (needs ``base``)."""
+        if fixture_nodes and base is None:
+            raise ValueError("fixture_nodes needs a base directory to link them into")
+        self.base = prepare_base_directory(Path(base), fixture_nodes) if base is not None else None
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path or (self.base / "server.log" if self.base else Path(comfy_root()) / "iv-server.log")
