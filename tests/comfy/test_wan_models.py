@@ -81,6 +81,9 @@ def test_wan21_vae_is_detected_and_round_trips_5_frames(wan_vae):
     assert wan_vae.latent_channels == 16
     n_params = sum(p.numel() for p in wan_vae.first_stage_model.parameters())
     assert 126e6 < n_params < 128e6  # the real wan_2.1_vae: 126.9 M
+    # ComfyUI loads VAEs non-strictly: the file must hold exactly this ComfyUI's module keys.
+    file_keys = set(comfy.utils.load_torch_file(str(wan.wan_vae_file())))
+    assert set(wan_vae.first_stage_model.state_dict()) == file_keys
     frames = torch.rand(5, 64, 64, 3)
     latent = wan_vae.encode(frames)
     assert latent.shape == (1, 16, 2, 8, 8) and torch.isfinite(latent).all()
@@ -127,8 +130,11 @@ def test_core_wan_image_to_video_ksampler_run(wan_i2v, wan_vae, run_node):
 @pytest.mark.slow
 def test_wan22_vae_is_detected_and_encodes_at_16x(pack):
     """The real-size Wan 2.2 VAE (705 M parameters, 1.4 GB in bf16): 48 channels, 16x spatial, 4x temporal."""
-    vae = comfy.sd.VAE(sd=comfy.utils.load_torch_file(str(wan.wan22_vae_file())))
+    sd = comfy.utils.load_torch_file(str(wan.wan22_vae_file()))
+    file_keys = set(sd)
+    vae = comfy.sd.VAE(sd=sd)
     assert type(vae.first_stage_model) is comfy.ldm.wan.vae2_2.WanVAE
+    assert set(vae.first_stage_model.state_dict()) == file_keys
     assert vae.latent_channels == 48
     latent = vae.encode(torch.rand(5, 64, 64, 3))
     assert latent.shape == (1, 48, 2, 4, 4) and torch.isfinite(latent).all()
