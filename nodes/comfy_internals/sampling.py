@@ -9,6 +9,7 @@ import math
 import uuid
 
 import comfy.model_management
+import comfy.model_sampling
 import comfy.sample
 import comfy.samplers
 import comfy.utils
@@ -32,6 +33,20 @@ NOISE_CONCAT_KEY = "noise_concat"
 VIDEO_VAE_STRIDES = {"Wan21": 4, "Wan22": 4, "HunyuanVideo": 4, "HunyuanVideo15": 4, "Cosmos1CV8x8x8": 8, "Mochi": 6}
 SAMPLER_NAMES: list[str] = list(comfy.samplers.SAMPLER_NAMES)
 SCHEDULER_NAMES: list[str] = list(comfy.samplers.SCHEDULER_NAMES)
+
+
+def sigma_progress(model_sampling, sigma: float) -> float:
+    """Sampling progress of a σ, what the schedules' start/end percents are measured in (core.blend.Schedule).
+
+    Flow models (x = (1 − σ)·x₀ + σ·ε: Wan, Flux, SD3): 1 − σ/σ_max, the noise level itself, so a schedule acts
+    at the same σ whatever the shift (Wan's shift 5 or 8 would otherwise move 'end 0.8' from σ 0.2 to σ 0.67, where
+    most of the picture is still noise). Other models: ComfyUI's own percent (``sigma_to_percent``), as its
+    ControlNet and timestep-range nodes use it.
+    """
+    if isinstance(model_sampling, comfy.model_sampling.CONST):
+        top = float(model_sampling.sigma_max)
+        return min(1.0, max(0.0, 1.0 - sigma / top))
+    return sigma_to_percent(model_sampling, sigma)
 
 
 def sigma_to_percent(model_sampling, sigma: float) -> float:
@@ -154,7 +169,7 @@ class InstructionPlan:
     def progress(self, model_sampling, sigma: torch.Tensor) -> float:
         value = float(sigma.flatten()[0])
         if value not in self._percent:
-            self._percent[value] = sigma_to_percent(model_sampling, value)
+            self._percent[value] = sigma_progress(model_sampling, value)
         return self._percent[value]
 
     def at_step(self, model, x: torch.Tensor, sigma: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, float] | None:
