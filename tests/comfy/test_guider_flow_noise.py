@@ -1,5 +1,6 @@
 """IV_FlowNoise as ComfyUI's NOISE: statistics at 64×64 latents, flow-following, determinism."""
 
+import pytest
 import torch
 
 from comfyui_interactivevideo.core.flow import Flow
@@ -34,9 +35,14 @@ def test_flow_noise_node_statistics_and_motion(run_node):
 
 
 def test_flow_noise_node_video_latent(run_node):
-    noise = run_node("IV_FlowNoise", noise_seed=1, flow=moving_square_flow(frames=8, size=16), variation=0.2).result[0]
+    """A video latent's frames are the causal VAE's (17 pixel frames, 5 latent frames); a flow whose frame count
+    no VAE layout explains is refused with the count that fits."""
+    noise = run_node("IV_FlowNoise", noise_seed=1, flow=moving_square_flow(frames=17, size=16), variation=0.2).result[0]
     out = noise.generate_noise({"samples": torch.zeros(1, 4, 5, 16, 16)})
     assert out.shape == (1, 4, 5, 16, 16)
+    noise = run_node("IV_FlowNoise", noise_seed=1, flow=moving_square_flow(frames=8, size=16), variation=0.2).result[0]
+    with pytest.raises(ValueError, match="give 17 frames"):
+        noise.generate_noise({"samples": torch.zeros(1, 4, 5, 16, 16)})
 
 
 def test_still_pixels_renew_their_noise_unless_frozen(run_node):

@@ -304,3 +304,23 @@ def test_flow_noise_maps_pixel_frames_to_latent_frames(run_node):
         run_node("IV_FlowNoise", noise_seed=5, flow=short, variation=0.0).result[0].generate_noise(
             {"samples": torch.zeros_like(sc.video)}
         )
+
+
+def test_wan22_ti2v_latent_with_its_start_frame_mask(run_node, wan48):
+    """Wan22ImageToVideoLatent's layout (the start image encoded into latent frame 0, a noise_mask keeping it):
+    frame 0 stays the given image, every later latent frame lands on the instructions."""
+    sc = scenes.video_scene(48, scale=16)
+    roles = {"paint", "drag", "align"}
+    model = analytic(wan48, model_space(wan48, sc.video))
+    start = torch.randn(1, 48, 1, *sc.video.shape[-2:], generator=torch.Generator().manual_seed(4))
+    samples = torch.zeros_like(sc.video)
+    samples[:, :, :1] = start
+    mask = torch.ones(1, 1, *sc.video.shape[2:])
+    mask[:, :, 0] = 0.0
+    positive, negative = conds()
+    latent = {"samples": samples, "noise_mask": mask}
+    out = nodes.KSampler().sample(
+        patched(run_node, model, roles_of(sc, roles)), 0, 4, 1.0, "euler", "simple", positive, negative, latent
+    )[0]["samples"]
+    torch.testing.assert_close(out[:, :, :1], start, atol=2e-4, rtol=0)
+    torch.testing.assert_close(out[:, :, 1:], sc.expected(roles)[:, :, 1:], atol=2e-4, rtol=0)
