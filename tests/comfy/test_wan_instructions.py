@@ -324,3 +324,53 @@ def test_wan22_ti2v_latent_with_its_start_frame_mask(run_node, wan48):
     )[0]["samples"]
     torch.testing.assert_close(out[:, :, :1], start, atol=2e-4, rtol=0)
     torch.testing.assert_close(out[:, :, 1:], sc.expected(roles)[:, :, 1:], atol=2e-4, rtol=0)
+
+
+def test_core_tracks_drive_a_wan_drag(run_node, wan16):
+    """Tracks from anywhere: core GenerateTracks (81-frame style, here 13 frames) → Trajectory to Flow (IV) → Apply
+    Instructions on a Wan latent of 4 latent frames: the dragged blob sits, in latent frame k, where the track is
+    at the middle of pixel frames 4k−3 … 4k. Only on ComfyUI with core TRACKS."""
+    from comfy_api.latest import io
+
+    if not hasattr(io, "Tracks"):
+        pytest.skip("this ComfyUI has no core TRACKS type (it came with ComfyUI 0.3.7x's Wan-Move nodes)")
+    size, frames = 128, 13
+    tracks = run_node(
+        "GenerateTracks",
+        width=size,
+        height=size,
+        start_x=0.25,
+        start_y=0.5,
+        mid_x=0.5,
+        mid_y=0.5,
+        end_x=0.75,
+        end_y=0.5,
+        num_frames=frames,
+        num_tracks=1,
+        track_spread=0.0,
+        bezier=False,
+        interpolation="linear",
+    ).result[0]
+    flow = run_node(
+        "IV_TrajectoryToFlow",
+        core_tracks=tracks,
+        width=size,
+        height=size,
+        interpolation="linear",
+        falloff=0.5,
+        radius=20.0,
+    ).result[0]
+    blob = scenes.disk(8, 4, r=1.0)  # the cell under the track's start (32, 64) px
+    codes = (blob * 4.0).expand(3, 16, 16, 16).clone()
+    model = analytic(wan16, model_space(wan16, torch.zeros(1, 16, 4, 16, 16)))
+    sc_latent = {"samples": torch.zeros(1, 16, 4, 16, 16)}
+    instructed = patched(run_node, model, {"flow": flow, "image": {"samples": codes.transpose(0, 1).unsqueeze(0)}})
+    positive, negative = conds()
+    out = nodes.KSampler().sample(instructed, 0, 4, 1.0, "euler", "simple", positive, negative, sc_latent)[0]
+    xs = torch.arange(16, dtype=torch.float32)
+    for k in range(4):
+        row = out["samples"][0, 0, k, 8].clamp(min=0)
+        centre = float((row * xs).sum() / row.sum())
+        middle = 0 if k == 0 else 4 * k - 1.5  # the group's middle pixel frame
+        expected = (32 + 64 * middle / (frames - 1)) / 8
+        assert abs(centre - expected) < 0.35, (k, centre, expected)
