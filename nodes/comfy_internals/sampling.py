@@ -30,7 +30,15 @@ NOISE_CONCAT_KEY = "noise_concat"
 # Temporal stride of the causal VAE behind each video latent format (comfy.latent_formats class names): latent
 # frame k ≥ 1 holds pixel frames r(k−1)+1 … rk (core.frames). Formats not listed get the stride their frame
 # counts imply (core.frames.mapping_for_counts).
-VIDEO_VAE_STRIDES = {"Wan21": 4, "Wan22": 4, "HunyuanVideo": 4, "HunyuanVideo15": 4, "Cosmos1CV8x8x8": 8, "Mochi": 6}
+VIDEO_VAE_STRIDES = {
+    "Wan21": 4,
+    "Wan22": 4,
+    "HunyuanVideo": 4,
+    "HunyuanVideo15": 4,
+    "Cosmos1CV8x8x8": 8,
+    "Mochi": 6,
+    "LTXV": 8,
+}
 SAMPLER_NAMES: list[str] = list(comfy.samplers.SAMPLER_NAMES)
 SCHEDULER_NAMES: list[str] = list(comfy.samplers.SCHEDULER_NAMES)
 
