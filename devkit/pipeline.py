@@ -95,15 +95,58 @@ def _set_all(prompt: dict, name: str, value) -> None:
 
 
 def fit(prompt: dict, nodes: dict[str, str], frames: int, size: int, steps: int) -> None:
-    """Set every frame count, image size and step count of a shipped prompt (in place)."""
+    """Set every frame count, image size and step count of a shipped prompt (in place), by node titles.
+
+    Wan: ``frames`` must be 1 + 4k (the editor's and Image Align's ``frames`` and WanImageToVideo's ``length``
+    all get it); the two-stage samplers split ``steps`` in half (high noise: 0 → steps//2, low: steps//2 → end)."""
     for node in prompt.values():
         if "frames" in node["inputs"] and not isinstance(node["inputs"]["frames"], list):
             node["inputs"]["frames"] = frames
-    for title in ("Image size", "Resize to 512", "Video size and frames"):
+    for title in ("Image size", "Resize to 512", "Resize", "Video size and frames", "Wan image to video"):
         if title in nodes:
             prompt[nodes[title]]["inputs"].update(width=size, height=size)
     if "Video size and frames" in nodes:
         prompt[nodes["Video size and frames"]]["inputs"]["batch_size"] = frames
-    for title in ("Intermediate image sampler", "Content re-render", "Schedule", "Sample video"):
+    if "Wan image to video" in nodes:
+        prompt[nodes["Wan image to video"]]["inputs"]["length"] = frames
+    titles = ("Intermediate image sampler", "Content re-render", "Schedule", "Sample video")
+    for title in (*titles, "Sample high noise", "Sample low noise"):
         if title in nodes and "steps" in prompt[nodes[title]]["inputs"]:
             prompt[nodes[title]]["inputs"]["steps"] = steps
+    if "Sample high noise" in nodes:
+        prompt[nodes["Sample high noise"]]["inputs"]["end_at_step"] = steps // 2
+        prompt[nodes["Sample low noise"]]["inputs"]["start_at_step"] = steps // 2
+
+
+def frames_of_video(data: bytes) -> tuple[int, tuple[int, int]]:
+    """(frame count, (width, height)) of a video file."""
+    frames = video_frames(data)
+    return len(frames), (frames[0].shape[1], frames[0].shape[0])
+
+
+def video_frames(data: bytes) -> list[np.ndarray]:
+    """The frames of a video file as RGB arrays [H, W, 3]."""
+    import av
+
+    with av.open(io.BytesIO(data)) as container:
+        return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+
+
+def check_outputs(server, history: dict, nodes: dict[str, str], frames: int, size: int) -> dict[str, object]:
+    """Assert that a shipped workflow's run saved its video (``frames`` of ``size``²) and, where the workflow has
+    them, the motion preview and flow colours showing motion; returns the files found."""
+    found = {}
+    (video,) = server.outputs(history, nodes["Save video"])
+    assert frames_of_video(video) == (frames, (size, size))
+    found["video"] = video
+    if "Save motion preview" in nodes:
+        (webp,) = server.outputs(history, nodes["Save motion preview"])
+        anim = Image.open(io.BytesIO(webp))
+        assert (anim.n_frames, anim.size) == (frames, (size, size))
+        colours = server.outputs(history, nodes["Save flow colours"])
+        assert len(colours) == frames
+        assert all(Image.open(io.BytesIO(c)).size == (size, size) for c in colours)
+        last = np.asarray(Image.open(io.BytesIO(colours[-1])).convert("RGB")).astype(int)
+        assert (255 - last).max() > 40, "the last frame's flow colours show no motion"
+        found.update(preview=webp, colours=colours)
+    return found

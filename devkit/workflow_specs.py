@@ -15,19 +15,25 @@ V3 = "v3_sd15_mm.ckpt"
 SIZE, FRAMES = 512, 16
 SAMPLE_IMAGE = "example.png"  # ComfyUI's own sample in input/
 
-# A default drag so the motion preview shows something the moment the graph runs: the centre region moves right
-# and up along a curve, a corner is anchored.
-DEFAULT_TRACKS = json.dumps(
-    {
-        "version": 1,
-        "width": SIZE,
-        "height": SIZE,
-        "tracks": [
-            {"points": [[256, 300], [330, 260], [400, 250]], "radius": 56},
-            {"points": [[64, 448]], "radius": 48, "anchor": True},
-        ],
-    }
-)
+
+def tracks_json(width: int, height: int, drag: list[list[int]], anchor: list[int], radius: int = 56) -> str:
+    """A default edit for the canvas, in a ``width``×``height`` image: one region dragged along ``drag`` (a curve),
+    one corner anchored at ``anchor``, so the motion preview shows something the moment the graph runs."""
+    return json.dumps(
+        {
+            "version": 1,
+            "width": width,
+            "height": height,
+            "tracks": [
+                {"points": drag, "radius": radius},
+                {"points": [anchor], "radius": radius - 8, "anchor": True},
+            ],
+        }
+    )
+
+
+# The centre region moves right and up along a curve, a corner is anchored.
+DEFAULT_TRACKS = tracks_json(SIZE, SIZE, [[256, 300], [330, 260], [400, 250]], [64, 448])
 
 MODELS_NOTE = (
     "Models for this workflow\n\n"
@@ -54,15 +60,18 @@ def checkpoint_node(col: int) -> Node:
     return Node("ckpt", "CheckpointLoaderSimple", "Load SD1.5 checkpoint", col, {"ckpt_name": CHECKPOINT})
 
 
-def edit_nodes(col: int, ref: str) -> tuple[list[Node], list[tuple]]:
-    """The edit canvas, its flow and the instant motion preview (reference image from node ``ref``)."""
+def edit_nodes(
+    col: int, ref: str, frames: int = FRAMES, tracks: str = DEFAULT_TRACKS, preview_fps: float = 8.0
+) -> tuple[list[Node], list[tuple]]:
+    """The edit canvas (``frames`` long, ``tracks`` drawn), its flow and the instant motion preview (reference
+    image from node ``ref``)."""
     nodes = [
         Node(
             "canvas",
             "IV_TrajectoryEditor",
             "Edit canvas",
             col,
-            {"tracks": DEFAULT_TRACKS, "frames": FRAMES},
+            {"tracks": tracks, "frames": frames},
             width=420,
             height=560,
         ),
@@ -73,7 +82,7 @@ def edit_nodes(col: int, ref: str) -> tuple[list[Node], list[tuple]]:
             "SaveAnimatedWEBP",
             "Save motion preview",
             col + 2,
-            {"filename_prefix": "interactivevideo/motion_preview", "fps": 8.0},
+            {"filename_prefix": "interactivevideo/motion_preview", "fps": preview_fps},
         ),
         Node("save_flow", "SaveImage", "Save flow colours", col + 2, {"filename_prefix": "interactivevideo/flow"}),
     ]
@@ -147,15 +156,22 @@ def motion_prompt_node(col: int, text: str) -> tuple[Node, tuple]:
     )
 
 
-def video_out_nodes(col: int, samples: str) -> tuple[list[Node], list[tuple]]:
+def video_out_nodes(
+    col: int,
+    samples: str,
+    vae: tuple[str, str | int] = ("ckpt", "VAE"),
+    fps: float = 8.0,
+    prefix: str = "interactivevideo/video",
+) -> tuple[list[Node], list[tuple]]:
+    """Decode the sampled latent of node ``samples`` with the VAE output ``vae`` (node key, output) and save it."""
     nodes = [
         Node("decode_video", "VAEDecode", "Decode video", col),
-        Node("video", "CreateVideo", "Create video", col + 1, {"fps": 8.0}),
-        Node("save_video", "SaveVideo", "Save video", col + 1, {"filename_prefix": "interactivevideo/video"}),
+        Node("video", "CreateVideo", "Create video", col + 1, {"fps": fps}),
+        Node("save_video", "SaveVideo", "Save video", col + 1, {"filename_prefix": prefix}),
     ]
     links = [
         (samples, 0, "decode_video", "samples"),
-        ("ckpt", "VAE", "decode_video", "vae"),
+        (*vae, "decode_video", "vae"),
         ("decode_video", 0, "video", "images"),
         ("video", 0, "save_video", "video"),
     ]
@@ -264,15 +280,16 @@ def full_pipeline() -> Workflow:
     return Workflow("interactivevideo_full_pipeline", nodes, links, groups)
 
 
-def image_input_nodes() -> list[Node]:
+def image_input_nodes(width: int = SIZE, height: int = SIZE, title: str = "Resize to 512") -> list[Node]:
+    """Your image, scaled and centre-cropped to the video's size."""
     return [
         Node("photo", "LoadImage", "Your image", 0, {"image": SAMPLE_IMAGE}, height=360),
         Node(
             "resize",
             "ImageScale",
-            "Resize to 512",
+            title,
             0,
-            {"upscale_method": "lanczos", "width": SIZE, "height": SIZE, "crop": "center"},
+            {"upscale_method": "lanczos", "width": width, "height": height, "crop": "center"},
         ),
     ]
 
@@ -386,4 +403,155 @@ def paint_edit_clip() -> Workflow:
     return Workflow("interactivevideo_paint_edit_clip", nodes, links, groups)
 
 
-WORKFLOWS: list[Workflow] = [full_pipeline(), animate_image(), paint_edit_clip()]
+# Wan 2.2 I2V A14B, two-stage (ComfyUI's own Wan 2.2 image-to-video template layout).
+WAN_HIGH = "wan2.2_i2v_high_noise_14B_fp8_scaled.safetensors"
+WAN_LOW = "wan2.2_i2v_low_noise_14B_fp8_scaled.safetensors"
+WAN_TEXT_ENCODER = "umt5_xxl_fp8_e4m3fn_scaled.safetensors"
+WAN_VAE = "wan_2.1_vae.safetensors"
+WAN_WIDTH, WAN_HEIGHT, WAN_FRAMES, WAN_STEPS = 832, 480, 81, 20  # 81 pixel frames = 21 latent frames (1 + 4k)
+WAN_TRACKS = tracks_json(WAN_WIDTH, WAN_HEIGHT, [[416, 260], [520, 220], [620, 200]], [80, 420])
+# ComfyUI's Wan templates' negative prompt (Wan was trained with it).
+WAN_NEGATIVE = (
+    "色调艳丽，过曝，静态，细节模糊不清，字幕，风格，作品，画作，画面，静止，整体发灰，最差质量，低质量，JPEG压缩残留，丑陋的，"
+    "残缺的，多余的手指，画得不好的手部，画得不好的脸部，畸形的，毁容的，形态畸形的肢体，手指融合，静止不动的画面，杂乱的背景，"
+    "三条腿，背景人很多，倒着走"
+)
+
+WAN_MODELS_NOTE = (
+    "Models for this workflow (Wan 2.2 I2V A14B, two stages)\n\n"
+    f"- models/diffusion_models: {WAN_HIGH} and {WAN_LOW}\n"
+    f"- models/text_encoders: {WAN_TEXT_ENCODER}\n"
+    f"- models/vae: {WAN_VAE}\n\n"
+    "Other Wan models work too. Wan 2.1 I2V 480p/720p (wan2.1_i2v_480p_14B_fp16.safetensors or the 720p one): one "
+    "UNET loader, one Apply Instructions and one sampler over all steps. Wan 2.2 TI2V 5B "
+    "(wan2.2_ti2v_5B_fp16.safetensors with wan2.2_vae.safetensors in models/vae): Wan22ImageToVideoLatent instead of "
+    "WanImageToVideo, the wan2.2 VAE everywhere (Paint to edit, Image alignment, Decode video).\n\n"
+    "Edit your image in the Edit canvas: Tracks mode drags regions along paths (a click pins an anchor), Paint mode "
+    "paints over it. Queue once to see the image in the canvas, edit, queue again. Motion prompt: how the video "
+    "should move. Both Apply Instructions nodes must carry the same settings (strength, schedule, steering); "
+    "steering 'region clock' is Time-to-Move's dual clock (the edited region held until release_percent)."
+)
+
+
+def wan_model_nodes(col: int) -> tuple[list[Node], list[tuple]]:
+    """The two Wan 2.2 experts, each shifted as in ComfyUI's template, the text encoder and the video VAE."""
+    nodes, links = [], []
+    for stage, file in (("high", WAN_HIGH), ("low", WAN_LOW)):
+        nodes += [
+            Node(f"unet_{stage}", "UNETLoader", f"Load Wan 2.2 {stage} noise", col, {"unet_name": file}),
+            Node(f"shift_{stage}", "ModelSamplingSD3", f"Shift ({stage} noise)", col, {"shift": 8.0}),
+        ]
+        links.append((f"unet_{stage}", 0, f"shift_{stage}", "model"))
+    nodes += [
+        Node("clip", "CLIPLoader", "Load text encoder", col, {"clip_name": WAN_TEXT_ENCODER, "type": "wan"}),
+        Node("vae", "VAELoader", "Load Wan VAE", col, {"vae_name": WAN_VAE}),
+    ]
+    return nodes, links
+
+
+def wan_sampling_nodes(col: int) -> tuple[list[Node], list[tuple]]:
+    """Apply Instructions on both experts, then the two-stage KSamplerAdvanced split of the template."""
+    nodes, links = [], []
+    half = WAN_STEPS // 2
+    stages = (
+        ("high", "enable", 0, half, "enable"),
+        ("low", "disable", half, 10000, "disable"),
+    )
+    for stage, add_noise, start, end, leftover in stages:
+        apply, sample = f"instructions_{stage}", f"sample_{stage}"
+        nodes += [
+            Node(apply, "IV_ApplyInstructions", f"Apply instructions ({stage} noise)", col),
+            Node(
+                sample,
+                "KSamplerAdvanced",
+                f"Sample {stage} noise",
+                col + 1,
+                {
+                    "add_noise": add_noise,
+                    "noise_seed": 7,
+                    "control_after_generate": "fixed",
+                    "steps": WAN_STEPS,
+                    "cfg": 3.5,
+                    "sampler_name": "euler",
+                    "scheduler": "simple",
+                    "start_at_step": start,
+                    "end_at_step": end,
+                    "return_with_leftover_noise": leftover,
+                },
+            ),
+        ]
+        links += [
+            (f"shift_{stage}", 0, apply, "model"),
+            ("paint", "paint", apply, "paint"),
+            ("flow", "flow", apply, "flow"),
+            ("align", "align", apply, "align"),
+            (apply, 0, sample, "model"),
+            ("i2v", "positive", sample, "positive"),
+            ("i2v", "negative", sample, "negative"),
+        ]
+    links += [("i2v", "latent", "sample_high", "latent_image"), ("sample_high", 0, "sample_low", "latent_image")]
+    return nodes, links
+
+
+def wan_drag_and_paint() -> Workflow:
+    """Your image → drag and paint on it → Wan 2.2 I2V A14B (two experts, stock KSamplerAdvanced) with Apply
+    Instructions on both MODEL lines: paint, drag and alignment to the edited image, no content re-render (there is
+    no image model here)."""
+    nodes = [
+        *image_input_nodes(WAN_WIDTH, WAN_HEIGHT, "Resize"),
+        Node("note", "Note", "Read me", 0, {"text": WAN_MODELS_NOTE}, width=420, height=420),
+    ]
+    links = [("photo", 0, "resize", "image")]
+    m_nodes, m_links = wan_model_nodes(1)
+    e_nodes, e_links = edit_nodes(2, "resize", WAN_FRAMES, WAN_TRACKS, preview_fps=16.0)
+    edits = [
+        Node("paint", "IV_PaintEncode", "Paint to edit", 3),
+        Node("align", "IV_ImageAlign", "Image alignment", 3, {"frames": WAN_FRAMES}),
+    ]
+    ed_links = [
+        ("vae", 0, "paint", "vae"),
+        ("resize", 0, "paint", "original"),
+        ("canvas", "painted", "paint", "painted"),
+        ("canvas", "paint_mask", "paint", "mask"),
+        ("vae", 0, "align", "vae"),
+        ("resize", 0, "align", "image"),
+    ]
+    conditioning = [
+        Node(
+            "motion_prompt",
+            "CLIPTextEncode",
+            "Motion prompt",
+            5,
+            {"text": "the scene comes alive with smooth natural motion along the drag, camera still"},
+        ),
+        Node("neg", "CLIPTextEncode", "Negative prompt", 5, {"text": WAN_NEGATIVE}),
+        Node(
+            "i2v",
+            "WanImageToVideo",
+            "Wan image to video",
+            5,
+            {"width": WAN_WIDTH, "height": WAN_HEIGHT, "length": WAN_FRAMES, "batch_size": 1},
+        ),
+    ]
+    c_links = [
+        ("clip", 0, "motion_prompt", "clip"),
+        ("clip", 0, "neg", "clip"),
+        ("motion_prompt", 0, "i2v", "positive"),
+        ("neg", 0, "i2v", "negative"),
+        ("vae", 0, "i2v", "vae"),
+        ("resize", 0, "i2v", "start_image"),
+    ]
+    s_nodes, s_links = wan_sampling_nodes(6)
+    o_nodes, o_links = video_out_nodes(8, "sample_low", ("vae", 0), fps=16.0, prefix="interactivevideo/wan_video")
+    nodes += m_nodes + e_nodes + edits + conditioning + s_nodes + o_nodes
+    links += m_links + e_links + ed_links + c_links + s_links + o_links
+    groups = [
+        Group("1. Your image and the Wan models", ["photo", "resize", "note", *[n.key for n in m_nodes]], BLUE),
+        Group("2. Your edits: drag and paint", [*[n.key for n in e_nodes], "paint", "align"], GREEN),
+        Group("3. Wan conditioning", ["motion_prompt", "neg", "i2v"], PURPLE),
+        Group(SAMPLING, [*[n.key for n in s_nodes], *[n.key for n in o_nodes]], ORANGE),
+    ]
+    return Workflow("interactivevideo_wan_drag_and_paint", nodes, links, groups)
+
+
+WORKFLOWS: list[Workflow] = [full_pipeline(), animate_image(), paint_edit_clip(), wan_drag_and_paint()]

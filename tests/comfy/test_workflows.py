@@ -22,12 +22,13 @@ def node_info(class_type: str) -> dict:
     return {"input": cls.INPUT_TYPES(), "output": list(cls.RETURN_TYPES)}
 
 
-def test_the_three_workflows_ship_with_api_copies():
+def test_the_workflows_ship_with_api_copies():
     names = {p.stem for p in WORKFLOWS}
     assert {
         "interactivevideo_full_pipeline",
         "interactivevideo_animate_image",
         "interactivevideo_paint_edit_clip",
+        "interactivevideo_wan_drag_and_paint",
     } <= names
     for path in WORKFLOWS:
         assert (REPO / "workflows" / "api" / path.name).is_file(), f"no API copy of {path.name}"

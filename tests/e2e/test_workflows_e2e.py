@@ -5,14 +5,10 @@ The API prompts are the shipped ones (workflows/api/), shrunk to 4 frames of 64Ã
 full-size SD1.5 UNet runs in minutes on a CPU; the graph, the nodes and every link are exactly what users get.
 """
 
-import io
 import json
 from pathlib import Path
 
-import av
-import numpy as np
 import pytest
-from PIL import Image
 
 from comfyui_interactivevideo.devkit import pipeline, sd15
 
@@ -65,29 +61,6 @@ def prepare(name: str, inputs: dict) -> tuple[dict, dict[str, str]]:
     return prompt, nodes
 
 
-def frames_of_video(data: bytes) -> tuple[int, tuple[int, int]]:
-    with av.open(io.BytesIO(data)) as container:
-        frames = [f for f in container.decode(video=0)]
-    return len(frames), (frames[0].width, frames[0].height)
-
-
-def check_outputs(server, history: dict, nodes: dict[str, str]) -> dict[str, object]:
-    found = {}
-    (video,) = server.outputs(history, nodes["Save video"])
-    assert frames_of_video(video) == (FRAMES, (SIZE, SIZE))
-    found["video"] = video
-    if "Save motion preview" in nodes:
-        (webp,) = server.outputs(history, nodes["Save motion preview"])
-        anim = Image.open(io.BytesIO(webp))
-        assert (anim.n_frames, anim.size) == (FRAMES, (SIZE, SIZE))
-        colours = server.outputs(history, nodes["Save flow colours"])
-        assert len(colours) == FRAMES
-        assert all(Image.open(io.BytesIO(c)).size == (SIZE, SIZE) for c in colours)
-        last = np.asarray(Image.open(io.BytesIO(colours[-1])).convert("RGB")).astype(int)
-        assert (255 - last).max() > 40, "the last frame's flow colours show no motion"
-    return found
-
-
 @pytest.mark.parametrize(
     "name",
     [
@@ -101,4 +74,4 @@ def check_outputs(server, history: dict, nodes: dict[str, str]) -> dict[str, obj
 def test_shipped_workflow_runs_and_writes_its_files(server, models, inputs, name):
     prompt, nodes = prepare(name, inputs)
     history = server.run(prompt, timeout=1800)
-    check_outputs(server, history, nodes)
+    pipeline.check_outputs(server, history, nodes, FRAMES, SIZE)

@@ -15,7 +15,12 @@ from comfyui_interactivevideo.devkit.paths import REPO
 
 pytestmark = pytest.mark.slow
 
-NAMES = ["interactivevideo_full_pipeline", "interactivevideo_animate_image", "interactivevideo_paint_edit_clip"]
+NAMES = [
+    "interactivevideo_full_pipeline",
+    "interactivevideo_animate_image",
+    "interactivevideo_paint_edit_clip",
+    "interactivevideo_wan_drag_and_paint",
+]
 DOCS = REPO / "docs" / "images"
 FRAMES, SIZE, STEPS = 4, 64, 2
 
