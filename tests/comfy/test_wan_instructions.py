@@ -374,3 +374,44 @@ def test_core_tracks_drive_a_wan_drag(run_node, wan16):
         middle = 0 if k == 0 else 4 * k - 1.5  # the group's middle pixel frame
         expected = (32 + 64 * middle / (frames - 1)) / 8
         assert abs(centre - expected) < 0.35, (k, centre, expected)
+
+
+@pytest.fixture(scope="module")
+def start_and_paint(run_node, wan_vae):
+    """A 128² start image and a paint on it, encoded by Paint Encode (IV) with the real-size Wan VAE."""
+    image = torch.rand(1, 128, 128, 3, generator=torch.Generator().manual_seed(2))
+    painted = image.clone()
+    painted[:, 24:56, 24:56] = torch.tensor([0.1, 0.9, 0.2])
+    paint = run_node(
+        "IV_PaintEncode", vae=wan_vae, original=image, painted=painted, threshold=0.04, grow=0, feather=0
+    ).result[0]
+    return image, paint
+
+
+@pytest.mark.parametrize("node", ["WanImageToVideo", "WanFunInpaintToVideo"])
+def test_core_wan_conditioning_nodes_with_edits_from_the_wan_vae(run_node, wan16, wan_vae, start_and_paint, node):
+    """The whole chain on core nodes' outputs: the conditioning and latent of WanImageToVideo / WanFunInpaintToVideo
+    (start image encoded by the real-size Wan VAE), a paint from Paint Encode (IV) with the same VAE, a drag over the
+    video's 13 frames: the output shows the painted image's codes moved per the causal mapping."""
+    image, paint = start_and_paint
+    positive, negative = conds()
+    out = run_node(
+        node,
+        positive=positive,
+        negative=negative,
+        vae=wan_vae,
+        width=128,
+        height=128,
+        length=13,
+        batch_size=1,
+        start_image=image,
+    ).result
+    assert out[2]["samples"].shape == (1, 16, 4, 16, 16)
+    sc = scenes.video_scene(16)  # its flow: 13 frames of 128 px, whole cells per latent frame
+    model = analytic(wan16, model_space(wan16, sc.video))
+    instructed = patched(run_node, model, {"paint": paint, "flow": sc.flow()})
+    result = nodes.KSampler().sample(instructed, 0, 4, 3.0, "euler", "simple", out[0], out[1], out[2])[0]["samples"]
+    m = paint.region[0, 0] > 0.5
+    for k in range(4):
+        moved, moved_mask = scenes.shift(paint.painted[min(k, 2)], k), scenes.shift(m.float(), k).bool()
+        torch.testing.assert_close(result[0, :, k][:, moved_mask], moved[:, moved_mask], atol=2e-4, rtol=0)
