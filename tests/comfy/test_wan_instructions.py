@@ -333,7 +333,7 @@ def test_core_tracks_drive_a_wan_drag(run_node, wan16):
     from comfy_api.latest import io
 
     if not hasattr(io, "Tracks"):
-        pytest.skip("this ComfyUI has no core TRACKS type (it came with ComfyUI 0.3.7x's Wan-Move nodes)")
+        pytest.skip("this ComfyUI has no core TRACKS type (older than Wan-Move's nodes)")
     size, frames = 128, 13
     tracks = run_node(
         "GenerateTracks",
