@@ -301,6 +301,8 @@ export class TrajectoryEditor {
   }
 
   rendered(backdrop) {
+    // What the last render showed: ready means the image is on the canvas, not merely loaded.
+    this.drawn = backdrop?.complete && backdrop.naturalWidth ? backdrop : null;
     const r = this.previewResult;
     if (backdrop && r && backdrop === r.image && this.shownPreview?.seq !== r.seq) {
       this.shownPreview = { key: r.params.tracks, frame: r.params.frame, seq: r.seq, at: performance.now() };
@@ -308,12 +310,14 @@ export class TrajectoryEditor {
     this.markReady();
   }
 
-  // data-ready on the editor's root: drawn at its size, with the connected image (if any) shown. The image the
-  // editor should show is worked out afresh: a link or a run it has not caught up with yet means "not ready".
+  // data-ready on the editor's root: drawn at its size, with the connected image (if any) on the canvas and no
+  // redraw pending. The image the editor should show is worked out afresh: a link or a run it has not caught up
+  // with yet means "not ready".
   markReady() {
     const expected = this.executedImage || upstreamImage(referenceSource(this.node));
     const url = expected ? viewUrl(expected) : null;
-    const waiting = url !== this.imageUrl || (this.imageUrl && !this.surface.image);
+    const shown = this.surface.image && this.drawn && !this.surface.dirty;
+    const waiting = url !== this.imageUrl || (this.imageUrl && !shown);
     const ready = !waiting && this.surface.canvas.clientWidth > 100 ? "true" : "false";
     if (this.root.dataset.ready !== ready) this.root.dataset.ready = ready;
   }
