@@ -19,6 +19,20 @@ def comfy_root() -> Path:
     return root
 
 
+def cached_weights(filename: str, build) -> Path:
+    """``cache_dir() / filename``, written from ``build()`` (a state dict) as safetensors on first use. Written to a
+    temporary name and renamed, so an interrupted run never leaves a half file that a later run would trust."""
+    from safetensors.torch import save_file
+
+    path = cache_dir() / filename
+    if not path.exists():
+        tmp = path.with_suffix(".partial")
+        state = {k: v.contiguous() for k, v in build().items()}
+        save_file(state, str(tmp), metadata={"comment": "random weights for tests"})
+        tmp.replace(path)
+    return path
+
+
 def cache_dir() -> Path:
     """Generated random-weight model files live here so a second run does not rebuild them.
 

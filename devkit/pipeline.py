@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from . import sd15
-from .paths import REPO, cache_dir
+from .paths import REPO, cached_weights
 
 WORKFLOWS = REPO / "workflows"
 
@@ -30,23 +30,20 @@ def by_title(prompt: dict) -> dict[str, str]:
 def random_motion_module(fmt: str) -> Path:
     """A motion module in the published file's layout for ``fmt`` (every key and shape), random weights (cached)."""
     import torch
-    from safetensors.torch import save_file
 
     from ..core.motion_module import sinusoidal_encoding
     from ..core.motion_weights import state_dict_shapes
 
-    path = cache_dir() / f"{fmt}-random-v{sd15.FORMAT_VERSION}.safetensors"
-    if path.exists():
-        return path
-    shapes = state_dict_shapes(fmt)
-    sd = sd15.fill_random_({k: torch.empty(s, device="meta") for k, s in shapes.items()}, seed=5, dtype=torch.float16)
-    for k, s in shapes.items():
-        if k.endswith("pos_encoder.pe"):
-            sd[k] = sinusoidal_encoding(s[1], s[2]).to(torch.float16)
-    tmp = path.with_suffix(".partial")
-    save_file({k: v.contiguous() for k, v in sd.items()}, str(tmp), metadata={"comment": "random weights"})
-    tmp.replace(path)
-    return path
+    def build() -> dict:
+        shapes = state_dict_shapes(fmt)
+        meta = {k: torch.empty(s, device="meta") for k, s in shapes.items()}
+        sd = sd15.fill_random_(meta, seed=5, dtype=torch.float16)
+        for k, s in shapes.items():
+            if k.endswith("pos_encoder.pe"):
+                sd[k] = sinusoidal_encoding(s[1], s[2]).to(torch.float16)
+        return sd
+
+    return cached_weights(f"{fmt}-random-v{sd15.FORMAT_VERSION}.safetensors", build)
 
 
 def sample_image(size: int) -> bytes:

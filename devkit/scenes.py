@@ -63,6 +63,10 @@ class Scene:
     def align(self) -> Align:
         return Align(image=self.image, affinity=self.affinity)
 
+    def instructions(self, roles: set[str]) -> dict:
+        """The inputs of Apply Instructions (IV) for ``roles``; a drag on its own gets the image's latent."""
+        return _instructions(self, roles, {"samples": self.image})
+
     def edited(self) -> torch.Tensor:
         """[4, H, W] the image with the paint on it (hard region)."""
         m = self.paint_region
@@ -189,6 +193,11 @@ class VideoScene:
     def align(self) -> Align:
         return Align(image=self.codes, affinity=self.affinity)
 
+    def instructions(self, roles: set[str]) -> dict:
+        """As ``Scene.instructions``; the image's latent is a 9-frame still through VAE Encode, [1, C, 3, h, w]:
+        its three codes."""
+        return _instructions(self, roles, {"samples": self.codes.transpose(0, 1).unsqueeze(0)})
+
     def group_affinity(self, k: int) -> float:
         frames = [f for f in range(VIDEO_PIXEL_FRAMES) if group_of(f) == k]
         return float(sum(float(self.affinity[f]) for f in frames) / len(frames))
@@ -224,3 +233,16 @@ def video_scene(channels: int = 16, seed: int = 11, scale: int = SCALE) -> Video
     dragged = torch.stack([shift(disk(4, 4), k) for k in range(VIDEO_LATENT_FRAMES)])
     affinity = torch.linspace(1.0, 0.4, VIDEO_PIXEL_FRAMES)
     return VideoScene(video, codes, painted, region, dragged, affinity, scale)
+
+
+def _instructions(sc, roles: set[str], image: dict) -> dict:
+    kw = {}
+    if "paint" in roles:
+        kw["paint"] = sc.paint()
+    if "drag" in roles:
+        kw["flow"] = sc.flow()
+    if "align" in roles:
+        kw["align"] = sc.align()
+    if roles == {"drag"}:
+        kw["image"] = image
+    return kw

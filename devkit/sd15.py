@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from .comfy_env import comfy_importable
-from .paths import cache_dir
+from .paths import cached_weights
 
 SD15_UNET = {
     "use_checkpoint": False,
@@ -84,7 +84,8 @@ def fill_random_(
     return out
 
 
-def _meta_state(build) -> dict[str, torch.Tensor]:
+def meta_state(build) -> dict[str, torch.Tensor]:
+    """The state dict (names, shapes, dtypes; no memory) of the module ``build()`` makes on the meta device."""
     with torch.device("meta"):
         module = build()
     return module.state_dict()
@@ -99,7 +100,7 @@ def unet_state_dict(
     from comfy.ldm.modules.diffusionmodules.openaimodel import UNetModel
 
     cfg = unet_config(model_channels)
-    meta = _meta_state(lambda: UNetModel(**cfg, operations=comfy.ops.disable_weight_init, device="meta"))
+    meta = meta_state(lambda: UNetModel(**cfg, operations=comfy.ops.disable_weight_init, device="meta"))
     return fill_random_(meta, seed, dtype)
 
 
@@ -107,7 +108,7 @@ def vae_state_dict(seed: int = 1, dtype: torch.dtype = torch.float32) -> dict[st
     comfy_importable()
     from comfy.ldm.models.autoencoder import AutoencoderKL
 
-    meta = _meta_state(lambda: AutoencoderKL(ddconfig=SD15_VAE, embed_dim=4))
+    meta = meta_state(lambda: AutoencoderKL(ddconfig=SD15_VAE, embed_dim=4))
     return fill_random_(meta, seed, dtype)
 
 
@@ -118,7 +119,7 @@ def clip_state_dict(seed: int = 2, dtype: torch.dtype = torch.float32) -> dict[s
     import comfy.ops
 
     config = json.loads((Path(comfy.clip_model.__file__).parent / "sd1_clip_config.json").read_text())
-    meta = _meta_state(
+    meta = meta_state(
         lambda: comfy.clip_model.CLIPTextModel(config, torch.float32, "meta", comfy.ops.disable_weight_init)
     )
     meta = {k: v for k, v in meta.items() if not k.startswith("text_projection")}
@@ -154,11 +155,4 @@ def checkpoint_state_dict(seed: int = 0, dtype: torch.dtype = torch.float16) -> 
 
 def checkpoint_file(seed: int = 0) -> Path:
     """Path of a cached full-size random SD1.5 checkpoint (fp16 safetensors, ~2 GB), built on first use."""
-    from safetensors.torch import save_file
-
-    path = cache_dir() / f"sd15-random-s{seed}-v{FORMAT_VERSION}.safetensors"
-    if not path.exists():
-        tmp = path.with_suffix(".partial")
-        save_file(checkpoint_state_dict(seed), str(tmp), metadata={"comment": "random weights for tests"})
-        tmp.replace(path)
-    return path
+    return cached_weights(f"sd15-random-s{seed}-v{FORMAT_VERSION}.safetensors", lambda: checkpoint_state_dict(seed))

@@ -28,8 +28,8 @@ import torch
 
 from .comfy_env import comfy_importable
 from .fixture_nodes.wan_text import TEXT_DIM, TEXT_LEN, text_embedding
-from .paths import cache_dir
-from .sd15 import fill_random_
+from .paths import cached_weights
+from .sd15 import fill_random_, meta_state
 
 # What ComfyUI's detection (model_detection.detect_unet_config, "head.modulation") fixes or derives: num_heads is
 # dim // 128, patch (1, 2, 2), freq_dim 256, qk_norm, cross_attn_norm, eps 1e-6; text_dim is not read (4096).
@@ -83,12 +83,6 @@ def dit_config(variant: str = "i2v", dim: int = 128, ffn_dim: int = 256, num_lay
     }
 
 
-def _meta_state(build) -> dict[str, torch.Tensor]:
-    with torch.device("meta"):
-        module = build()
-    return module.state_dict()
-
-
 def _norms_to_one(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The Wan VAE's RMS norm scales (``*.gamma``, shaped [C, 1, 1(, 1)]) are not 1-D, so ``fill_random_`` would
     draw them: set them to one, as a fresh model has them."""
@@ -109,7 +103,7 @@ def wan21_state_dict(
     from comfy.ldm.wan.model import WanModel
 
     cfg = dit_config(variant, dim, ffn_dim, num_layers)
-    meta = _meta_state(lambda: WanModel(**cfg, operations=comfy.ops.disable_weight_init, device="meta"))
+    meta = meta_state(lambda: WanModel(**cfg, operations=comfy.ops.disable_weight_init, device="meta"))
     return fill_random_(meta, seed, dtype)
 
 
@@ -122,18 +116,11 @@ def wan21_file(
     dtype: torch.dtype = torch.float16,
 ) -> Path:
     """Path of a cached tiny random Wan DiT (safetensors, what goes in ``models/diffusion_models/``)."""
-    from safetensors.torch import save_file
-
     name = str(dtype).removeprefix("torch.")
-    path = cache_dir() / (
-        f"wan-{variant}-d{dim}-f{ffn_dim}-l{num_layers}-{name}-random-s{seed}-v{FORMAT_VERSION}.safetensors"
+    return cached_weights(
+        f"wan-{variant}-d{dim}-f{ffn_dim}-l{num_layers}-{name}-random-s{seed}-v{FORMAT_VERSION}.safetensors",
+        lambda: wan21_state_dict(seed, variant, dim, ffn_dim, num_layers, dtype),
     )
-    if not path.exists():
-        tmp = path.with_suffix(".partial")
-        sd = wan21_state_dict(seed, variant, dim, ffn_dim, num_layers, dtype)
-        save_file(sd, str(tmp), metadata={"comment": "random weights for tests"})
-        tmp.replace(path)
-    return path
 
 
 def build_wan(variant: str = "i2v", seed: int = 0, **size):
@@ -149,7 +136,7 @@ def build_wan(variant: str = "i2v", seed: int = 0, **size):
 
 
 def _vae_state_dict(module_cls, config: dict, seed: int, dtype: torch.dtype) -> dict[str, torch.Tensor]:
-    meta = _meta_state(lambda: module_cls(**config))
+    meta = meta_state(lambda: module_cls(**config))
     return _norms_to_one(fill_random_(meta, seed, dtype))
 
 
@@ -169,25 +156,18 @@ def wan22_vae_state_dict(seed: int = 2, dtype: torch.dtype = torch.bfloat16) -> 
     return _vae_state_dict(WanVAE, WAN22_VAE, seed, dtype)
 
 
-def _cached(stem: str, build) -> Path:
-    from safetensors.torch import save_file
-
-    path = cache_dir() / f"{stem}-v{FORMAT_VERSION}.safetensors"
-    if not path.exists():
-        tmp = path.with_suffix(".partial")
-        save_file(build(), str(tmp), metadata={"comment": "random weights for tests"})
-        tmp.replace(path)
-    return path
-
-
 def wan_vae_file(seed: int = 1) -> Path:
     """Path of a cached real-size random Wan 2.1 VAE (bf16 safetensors, ~250 MB; ``models/vae/``)."""
-    return _cached(f"wan21-vae-bf16-random-s{seed}", lambda: wan_vae_state_dict(seed))
+    return cached_weights(
+        f"wan21-vae-bf16-random-s{seed}-v{FORMAT_VERSION}.safetensors", lambda: wan_vae_state_dict(seed)
+    )
 
 
 def wan22_vae_file(seed: int = 2) -> Path:
     """Path of a cached real-size random Wan 2.2 VAE (bf16 safetensors; ``models/vae/``)."""
-    return _cached(f"wan22-vae-bf16-random-s{seed}", lambda: wan22_vae_state_dict(seed))
+    return cached_weights(
+        f"wan22-vae-bf16-random-s{seed}-v{FORMAT_VERSION}.safetensors", lambda: wan22_vae_state_dict(seed)
+    )
 
 
 def text_conditioning(text: str, length: int = TEXT_LEN) -> list:

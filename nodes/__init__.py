@@ -3,7 +3,8 @@
 from comfy_api.latest import io
 
 from .animatediff import IV_ApplyAnimateDiff, IV_ImageAlign, IV_LoadMotionModule, IV_PIAConditioning
-from .guider import IV_ApplyInstructions, IV_FlowNoise, IV_ResidualBlendGuider
+from .guider import IV_ApplyInstructions, IV_ResidualBlendGuider
+from .noise import IV_FlowNoise
 from .paint import IV_PaintEncode
 from .sampler import IV_Sampler
 from .trajectory import IV_MotionPreview, IV_TrajectoryEditor, IV_TrajectoryToFlow

@@ -6,7 +6,8 @@ from comfy_api.latest import io
 
 from .checks import checked
 from .comfy_internals import SAMPLER_NAMES, SCHEDULER_NAMES, random_noise, sample_like_ksampler
-from .guider import BLEND_DESCRIPTION, FlowNoise, guider_from_inputs, guider_inputs
+from .guider import BLEND_DESCRIPTION, guider_from_inputs, guider_inputs
+from .noise import FlowNoise
 
 
 class _SeededNoise:

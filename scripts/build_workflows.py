@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/build_workflows.py [NAME ...]
 
-For each spec in scripts/workflow_specs.py: workflows/NAME.json (the UI workflow users open; ComfyUI's template
+For each spec in devkit/workflow_specs.py: workflows/NAME.json (the UI workflow users open; ComfyUI's template
 browser lists it) and workflows/api/NAME.json (its API prompt, for headless users and the tests).
 """
 

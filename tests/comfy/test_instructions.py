@@ -35,19 +35,6 @@ def model_space(model, raw):
     return model.model.process_latent_in(raw)
 
 
-def roles_of(sc, roles):
-    kw = {}
-    if "paint" in roles:
-        kw["paint"] = sc.paint()
-    if "drag" in roles:
-        kw["flow"] = sc.flow()
-    if "align" in roles:
-        kw["align"] = sc.align()
-    if roles == {"drag"}:
-        kw["image"] = {"samples": sc.image}
-    return kw
-
-
 SCHEDULE = {"strength": 1.0, "start_percent": 0.0, "end_percent": 1.0, "curve": "constant"}
 
 
@@ -91,7 +78,7 @@ ENTRIES = {"ksampler+patch": via_ksampler, "guider": via_guider}
 def test_each_instruction_lands_through_comfyui_samplers(run_node, small_model, entry, roles):
     sc = scenes.scene()
     model = analytic(small_model, model_space(small_model, sc.video))
-    out = ENTRIES[entry](run_node, model, torch.zeros(FRAMES, 4, H, W), **roles_of(sc, roles))
+    out = ENTRIES[entry](run_node, model, torch.zeros(FRAMES, 4, H, W), **sc.instructions(roles))
     torch.testing.assert_close(out, sc.expected(roles), atol=1e-4, rtol=0)
     if len(roles) > 1:  # control: the old rule (a mean of targets) is measurably different here
         assert float((scenes.mean_rule(sc, roles) - sc.expected(roles)).abs().max()) > 1.0
@@ -105,7 +92,7 @@ def test_the_same_under_pia_conditioning(run_node, small_model, roles):
     concat = torch.cat([torch.ones(FRAMES, 1, H, W), model_space(small_model, sc.image).expand(FRAMES, -1, -1, -1)], 1)
     pia = {"positive": cond(1, noise_concat=concat), "negative": cond(2, noise_concat=concat)}
     for entry in ENTRIES.values():
-        out = entry(run_node, model, torch.zeros(FRAMES, 4, H, W), **pia, **roles_of(sc, roles))
+        out = entry(run_node, model, torch.zeros(FRAMES, 4, H, W), **pia, **sc.instructions(roles))
         torch.testing.assert_close(out, sc.expected(roles), atol=1e-4, rtol=0)
 
 
@@ -134,7 +121,7 @@ def test_every_steps_prediction_follows_the_documented_schedule(run_node, small_
         start_percent=start,
         end_percent=end,
         curve=curve,
-        **roles_of(sc, roles),
+        **sc.instructions(roles),
     ).result[0]
     seen = []
     recorder = patched.clone()
@@ -214,7 +201,7 @@ def test_dual_makes_its_second_prediction_on_pia_with_the_moved_edited_image(run
         cfg=2.0,
         mode="dual",
         **pia_conds(small_model, sc.image),
-        **roles_of(sc, roles),
+        **sc.instructions(roles),
     )
     assert [a["input"].shape[0] for a in calls] == [4 * FRAMES] * 4
     chunks = dict(zip(calls[0]["cond_or_uncond"], calls[0]["c"]["c_concat"].split(FRAMES), strict=True))

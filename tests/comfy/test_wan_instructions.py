@@ -52,20 +52,6 @@ def conds(concat: torch.Tensor | None = None):
     return [[wan.text_conditioning("a cat")[0][0], dict(extra)]], [[wan.text_conditioning("")[0][0], dict(extra)]]
 
 
-def roles_of(sc: scenes.VideoScene, roles: set[str]) -> dict:
-    kw = {}
-    if "paint" in roles:
-        kw["paint"] = sc.paint()
-    if "drag" in roles:
-        kw["flow"] = sc.flow()
-    if "align" in roles:
-        kw["align"] = sc.align()
-    if roles == {"drag"}:
-        # A still of 9 frames through core VAE Encode is a LATENT [1, C, 3, h, w]: the image's three codes.
-        kw["image"] = {"samples": sc.codes.transpose(0, 1).unsqueeze(0)}
-    return kw
-
-
 def patched(run_node, model, instructions: dict, schedule: dict = SCHEDULE, **steering):
     return run_node("IV_ApplyInstructions", model=model, **schedule, **instructions, **steering).result[0]
 
@@ -104,7 +90,7 @@ def test_each_role_lands_in_every_latent_frame_wan21(run_node, wan16, roles, ste
     asked for, latent frame by latent frame (WanImageToVideo's image keys in the conditioning)."""
     sc = scenes.video_scene(16)
     model = analytic(wan16, model_space(wan16, sc.video))
-    out = ksampler(patched(run_node, model, roles_of(sc, roles)), sc, steps, cfg=3.0, concat=True)
+    out = ksampler(patched(run_node, model, sc.instructions(roles)), sc, steps, cfg=3.0, concat=True)
     torch.testing.assert_close(out, sc.expected(roles), atol=2e-4, rtol=0)
 
 
@@ -112,7 +98,7 @@ def test_each_role_lands_in_every_latent_frame_wan21(run_node, wan16, roles, ste
 def test_each_role_lands_in_every_latent_frame_wan22_ti2v(run_node, wan48, roles):
     sc = scenes.video_scene(48, scale=16)
     model = analytic(wan48, model_space(wan48, sc.video))
-    out = ksampler(patched(run_node, model, roles_of(sc, roles)), sc, 4)
+    out = ksampler(patched(run_node, model, sc.instructions(roles)), sc, 4)
     torch.testing.assert_close(out, sc.expected(roles), atol=2e-4, rtol=0)
 
 
@@ -135,14 +121,17 @@ def test_two_stage_split_lands_like_one_run(run_node, wan16):
     sc = scenes.video_scene(16)
     roles = {"paint", "drag", "align"}
     exact = analytic(wan16, model_space(wan16, sc.video))
-    high, low = patched(run_node, exact, roles_of(sc, roles)), patched(run_node, exact.clone(), roles_of(sc, roles))
+    high, low = (
+        patched(run_node, exact, sc.instructions(roles)),
+        patched(run_node, exact.clone(), sc.instructions(roles)),
+    )
     torch.testing.assert_close(two_stage(high, low, sc), sc.expected(roles), atol=2e-4, rtol=0)
 
     prior = gaussian(wan16, model_space(wan16, sc.video))
     plain = ksampler(prior, sc, 20)
-    one = ksampler(patched(run_node, prior, roles_of(sc, {"drag"}), DEFAULTS), sc, 20)
-    high = patched(run_node, prior, roles_of(sc, {"drag"}), DEFAULTS)
-    low = patched(run_node, prior.clone(), roles_of(sc, {"drag"}), DEFAULTS)
+    one = ksampler(patched(run_node, prior, sc.instructions({"drag"}), DEFAULTS), sc, 20)
+    high = patched(run_node, prior, sc.instructions({"drag"}), DEFAULTS)
+    low = patched(run_node, prior.clone(), sc.instructions({"drag"}), DEFAULTS)
     split = two_stage(high, low, sc)
     torch.testing.assert_close(split, one, atol=1e-4, rtol=0)
     inside = sc.dragged.bool().unsqueeze(0).unsqueeze(0).expand_as(sc.video)
@@ -168,7 +157,7 @@ def test_four_step_sampling_keeps_the_drag_at_the_defaults(run_node, wan16, shif
     model = shifted(wan16, shift)
     prior = gaussian(model, model_space(model, sc.video))
     plain = ksampler(prior, sc, 4)
-    out = ksampler(patched(run_node, prior, roles_of(sc, {"drag"}), DEFAULTS), sc, 4)
+    out = ksampler(patched(run_node, prior, sc.instructions({"drag"}), DEFAULTS), sc, 4)
     target = sc.expected({"drag"})
     for k in range(sc.video.shape[2]):
         inside = sc.dragged[k].bool()
@@ -226,7 +215,7 @@ def test_region_clock_holds_the_region_on_the_noised_moved_reference(run_node, w
         return seen
 
     schedule = {**SCHEDULE, "end_percent": 0.5}
-    clock = patched(run_node, model, roles_of(sc, roles), schedule, steering="region clock", release_percent=0.9)
+    clock = patched(run_node, model, sc.instructions(roles), schedule, steering="region clock", release_percent=0.9)
     seen = states(clock)
     checked = 0
     for i, x in enumerate(seen):  # the sampler's state at sigmas[i], made by step i − 1
@@ -238,7 +227,7 @@ def test_region_clock_holds_the_region_on_the_noised_moved_reference(run_node, w
         else:
             assert float((x - reference)[inside].abs().amax()) > 1e-2
     assert checked >= 15
-    residual = patched(run_node, model, roles_of(sc, roles), {**SCHEDULE, "strength": 0.5})
+    residual = patched(run_node, model, sc.instructions(roles), {**SCHEDULE, "strength": 0.5})
     x = states(residual)[10]
     reference = (1 - float(sigmas[10])) * target + float(sigmas[10]) * noise
     assert float((x - reference)[inside].abs().amax()) > 0.1
@@ -252,13 +241,19 @@ def wan_vae(pack):
     return comfy.sd.VAE(sd=comfy.utils.load_torch_file(str(wan.wan_vae_file())))
 
 
-def test_paint_encode_with_the_wan_vae_holds_the_stills_three_codes(run_node, wan_vae):
-    original = torch.rand(1, 64, 64, 3, generator=torch.Generator().manual_seed(0))
-    painted = original.clone()
-    painted[:, 16:40, 16:40] = torch.tensor([1.0, 0.0, 0.0])
+def painted_with_wan_vae(run_node, vae, size: int, box: slice, colour: list[float], seed: int):
+    """A random image with a square painted on it, and Paint Encode (IV) of it with the Wan VAE."""
+    image = torch.rand(1, size, size, 3, generator=torch.Generator().manual_seed(seed))
+    painted = image.clone()
+    painted[:, box, box] = torch.tensor(colour)
     paint = run_node(
-        "IV_PaintEncode", vae=wan_vae, original=original, painted=painted, threshold=0.04, grow=0, feather=0
+        "IV_PaintEncode", vae=vae, original=image, painted=painted, threshold=0.04, grow=0, feather=0
     ).result[0]
+    return image, paint
+
+
+def test_paint_encode_with_the_wan_vae_holds_the_stills_three_codes(run_node, wan_vae):
+    original, paint = painted_with_wan_vae(run_node, wan_vae, 64, slice(16, 40), [1.0, 0.0, 0.0], seed=0)
     assert paint.original.shape == (3, 16, 8, 8) and paint.painted.shape == (3, 16, 8, 8)
     still = wan_vae.encode(original.expand(9, -1, -1, -1))[0].transpose(0, 1)
     torch.testing.assert_close(paint.original, still.float(), atol=1e-4, rtol=0)
@@ -320,7 +315,7 @@ def test_wan22_ti2v_latent_with_its_start_frame_mask(run_node, wan48):
     positive, negative = conds()
     latent = {"samples": samples, "noise_mask": mask}
     out = nodes.KSampler().sample(
-        patched(run_node, model, roles_of(sc, roles)), 0, 4, 1.0, "euler", "simple", positive, negative, latent
+        patched(run_node, model, sc.instructions(roles)), 0, 4, 1.0, "euler", "simple", positive, negative, latent
     )[0]["samples"]
     torch.testing.assert_close(out[:, :, :1], start, atol=2e-4, rtol=0)
     torch.testing.assert_close(out[:, :, 1:], sc.expected(roles)[:, :, 1:], atol=2e-4, rtol=0)
@@ -379,13 +374,7 @@ def test_core_tracks_drive_a_wan_drag(run_node, wan16):
 @pytest.fixture(scope="module")
 def start_and_paint(run_node, wan_vae):
     """A 128² start image and a paint on it, encoded by Paint Encode (IV) with the real-size Wan VAE."""
-    image = torch.rand(1, 128, 128, 3, generator=torch.Generator().manual_seed(2))
-    painted = image.clone()
-    painted[:, 24:56, 24:56] = torch.tensor([0.1, 0.9, 0.2])
-    paint = run_node(
-        "IV_PaintEncode", vae=wan_vae, original=image, painted=painted, threshold=0.04, grow=0, feather=0
-    ).result[0]
-    return image, paint
+    return painted_with_wan_vae(run_node, wan_vae, 128, slice(24, 56), [0.1, 0.9, 0.2], seed=2)
 
 
 @pytest.mark.parametrize("node", ["WanImageToVideo", "WanFunInpaintToVideo"])

@@ -6,7 +6,11 @@
 // Requests are debounced while the user drags and a newer one aborts the one in flight, so a reply always belongs
 // to the latest edit that was asked for.
 
+import { flowSettings } from "./graph_access.js";
+import { serialize } from "./trajectory_model.js";
+
 const ROUTE = "/interactivevideo/preview";
+const PREVIEW_MAX_SIZE = 768; // longest side of the warped frame the route returns
 
 export class LivePreview {
   // onResult({key, params, positions, image}): image is a decoded HTMLImageElement, or null without a reference.
@@ -71,3 +75,51 @@ async function decode(src) {
   await image.decode();
   return image;
 }
+
+// The edit canvas's side of the live preview, installed on TrajectoryEditor's prototype (trajectory_editor.js):
+// what to ask for, what arrived, and which warped frame and track positions the canvas shows.
+export const livePreviewMethods = {
+  previewParams() {
+    const settings = flowSettings(this.node);
+    const params = {
+      tracks: serialize(this.surface.model),
+      frames: this.surface.frameCount,
+      frame: this.surface.frame,
+      ...settings,
+      max_size: PREVIEW_MAX_SIZE,
+    };
+    if (this.imageFile) params.image = this.imageFile;
+    return params;
+  },
+
+  requestPreview(delay) {
+    if (!this.surface.model.tracks.length) {
+      this.positions = null;
+      this.previewResult = null;
+      this.showPreview();
+      return;
+    }
+    this.preview.request(this.previewParams(), delay);
+  },
+
+  previewArrived(result) {
+    const { params } = result;
+    this.positions = { text: params.tracks, frames: params.frames, interpolation: params.interpolation, positions: result.positions };
+    this.previewResult = result;
+    this.showPreview();
+  },
+
+  // The warped frame of the slider's frame, when the last reply is for it and for the image shown.
+  showPreview() {
+    const r = this.previewResult;
+    const same = r?.image && r.params.frame === this.surface.frame && r.params.image?.filename === this.imageFile?.filename;
+    this.surface.preview = this.surface.frame > 0 && same ? r.image : null;
+    this.surface.draw();
+  },
+
+  positionOf(i) {
+    const p = this.positions;
+    if (!p || p.frames !== this.surface.frameCount || !p.positions[i]) return null;
+    return p.positions[i][this.surface.frame] ?? null;
+  },
+};

@@ -15,11 +15,11 @@
 // by the Python core; see motion_preview.js.
 
 import { api } from "../../../scripts/api.js";
-import { EDITORS, flowSettings, onWidgetChange, referenceSource, upstreamImage, viewUrl, widget } from "./graph_access.js";
+import { EDITORS, onWidgetChange, referenceSource, upstreamImage, viewUrl, widget } from "./graph_access.js";
 import { EditHistory } from "./edit_history.js";
 import { buildControls, el, setPressed } from "./editor_controls.js";
 import { installShortcuts } from "./editor_shortcuts.js";
-import { LivePreview } from "./motion_preview.js";
+import { LivePreview, livePreviewMethods } from "./motion_preview.js";
 import { PaintSync } from "./paint_sync.js";
 import { PaintTool } from "./paint_tool.js";
 import { TrackCanvas } from "./trajectory_canvas.js";
@@ -30,7 +30,6 @@ export const CANVAS_HEIGHT = 320;
 export const CONTROLS_HEIGHT = 96;
 const LIVE_DELAY_MS = 60; // while a point moves: one request per pause, the stale one cancelled
 const SLIDER_DELAY_MS = 25;
-const PREVIEW_MAX_SIZE = 768; // longest side of the warped frame the route returns
 
 export class TrajectoryEditor {
   constructor(node) {
@@ -255,51 +254,6 @@ export class TrajectoryEditor {
     this.requestPreview(SLIDER_DELAY_MS);
   }
 
-  // -- live motion preview: the frame under the slider, warped by the Python core --------------------------------
-  previewParams() {
-    const settings = flowSettings(this.node);
-    const params = {
-      tracks: serialize(this.surface.model),
-      frames: this.surface.frameCount,
-      frame: this.surface.frame,
-      ...settings,
-      max_size: PREVIEW_MAX_SIZE,
-    };
-    if (this.imageFile) params.image = this.imageFile;
-    return params;
-  }
-
-  requestPreview(delay) {
-    if (!this.surface.model.tracks.length) {
-      this.positions = null;
-      this.previewResult = null;
-      this.showPreview();
-      return;
-    }
-    this.preview.request(this.previewParams(), delay);
-  }
-
-  previewArrived(result) {
-    const { params } = result;
-    this.positions = { text: params.tracks, frames: params.frames, interpolation: params.interpolation, positions: result.positions };
-    this.previewResult = result;
-    this.showPreview();
-  }
-
-  // The warped frame of the slider's frame, when the last reply is for it and for the image shown.
-  showPreview() {
-    const r = this.previewResult;
-    const same = r?.image && r.params.frame === this.surface.frame && r.params.image?.filename === this.imageFile?.filename;
-    this.surface.preview = this.surface.frame > 0 && same ? r.image : null;
-    this.surface.draw();
-  }
-
-  positionOf(i) {
-    const p = this.positions;
-    if (!p || p.frames !== this.surface.frameCount || !p.positions[i]) return null;
-    return p.positions[i][this.surface.frame] ?? null;
-  }
-
   rendered(backdrop) {
     // What the last render showed: ready means the image is on the canvas, not merely loaded.
     this.drawn = backdrop?.complete && backdrop.naturalWidth ? backdrop : null;
@@ -425,3 +379,7 @@ export class TrajectoryEditor {
   }
 
 }
+
+// The live motion preview's methods (previewParams, requestPreview, previewArrived, showPreview, positionOf) live
+// with the route client in motion_preview.js.
+Object.assign(TrajectoryEditor.prototype, livePreviewMethods);
