@@ -39,7 +39,7 @@ class Paint:
 
     original: [K, C, h, w] z₀, the intermediate image before painting: K = 1, or under a causal video VAE the
               STILL_CODES codes of the image held still (core.frames).
-    painted:  [1, K or F, C, h, w] z₀′, the painted image (opacity already applied: it is what should show), F
+    painted:  [K or F, C, h, w] z₀′, the painted image (opacity already applied: it is what should show), F
               latent frames for a paint per frame.
     region:   [1 or F, 1, h, w] in [0, 1], where the paint applies (F frames: per pixel frame, or latent frame).
     """
@@ -57,7 +57,7 @@ class Paint:
             )
         if p.ndim != 4 or tuple(p.shape[1:]) != tuple(o.shape[1:]):
             raise ValueError(
-                f"paint: painted must be [1, K or F, {o.shape[1]}, {o.shape[2]}, {o.shape[3]}], got {tuple(p.shape)}"
+                f"paint: painted must be [K or F, {o.shape[1]}, {o.shape[2]}, {o.shape[3]}], got {tuple(p.shape)}"
             )
         if r.ndim != 4 or r.shape[1] != 1 or tuple(r.shape[2:]) != tuple(o.shape[2:]):
             raise ValueError(f"paint: region must be [1 or F, 1, {o.shape[2]}, {o.shape[3]}], got {tuple(r.shape)}")

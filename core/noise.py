@@ -228,7 +228,8 @@ def flow_noise(
     """Deterministic flow-warped noise for a latent of ``shape``: N(0, 1) per sample and white in space.
 
     shape: (F, C, h, w) for frame-batched latents or (B, C, T, h, w) for video latents (each of the B
-           videos gets its own base noise; the flow holds one frame per latent frame: the caller maps pixel frames through core.frames).
+           videos gets its own base noise; the flow holds one frame per latent frame: the caller maps pixel
+           frames to latent frames through core.frames).
     flow:  [F, H, W, 2] backward flow in pixels of the IMAGE H×W (rescaled to h×w here); F must equal the
            latent's frame count, or be 1.
     seed:  the same seed gives the same noise (CPU generator, independent of device).

@@ -6,7 +6,7 @@ import torch
 from comfy_api.latest import io
 
 from ..core.flow import Flow
-from ..core.frames import FrameCountError, mapping_for_counts
+from ..core.frames import IDENTITY, FrameCountError, mapping_for_counts
 from ..core.noise import flow_noise
 from . import iv_types
 from .checks import checked
@@ -21,19 +21,12 @@ class FlowNoise:
     def generate_noise(self, input_latent: dict) -> torch.Tensor:
         latent = input_latent["samples"]
         frames = latent.shape[2] if latent.ndim == 5 else latent.shape[0]
-        motion = self.flow.flow
         try:
             # Video latents: pixel frames reach latent frames through the VAE's causal layout (core.frames).
-            mapping = mapping_for_counts(motion.shape[0], frames) if latent.ndim == 5 else None
-            if mapping is not None:
-                motion = mapping.fit(motion, frames, "the flow", "mean")
+            mapping = mapping_for_counts(self.flow.flow.shape[0], frames) if latent.ndim == 5 else IDENTITY
+            motion = mapping.fit(self.flow.flow, frames, "the flow", "mean")
         except FrameCountError as e:
             raise ValueError(f"IV_FlowNoise: {e}") from e
-        if motion.shape[0] not in (1, frames):
-            raise ValueError(
-                f"IV_FlowNoise: the flow has {motion.shape[0]} frames but the latent batch has {frames}: make the "
-                f"flow with {frames} frames"
-            )
         return flow_noise(
             tuple(latent.shape), motion, self.seed, self.variation, dtype=latent.dtype, frozen=self.frozen
         )

@@ -43,6 +43,9 @@ def test_flow_noise_node_video_latent(run_node):
     noise = run_node("IV_FlowNoise", noise_seed=1, flow=moving_square_flow(frames=8, size=16), variation=0.2).result[0]
     with pytest.raises(ValueError, match="give 17 frames"):
         noise.generate_noise({"samples": torch.zeros(1, 4, 5, 16, 16)})
+    # A frame-batched latent has one latent frame per pixel frame: nothing to map, the counts must agree.
+    with pytest.raises(ValueError, match="IV_FlowNoise: the flow has 8 frames but the latent has 5: make it with 5"):
+        noise.generate_noise({"samples": torch.zeros(5, 4, 16, 16)})
 
 
 def test_still_pixels_renew_their_noise_unless_frozen(run_node):

@@ -259,28 +259,13 @@ def test_paint_encode_with_the_wan_vae_holds_the_stills_three_codes(run_node, wa
     torch.testing.assert_close(paint.original, still.float(), atol=1e-4, rtol=0)
     assert float((paint.original[1] - paint.original[0]).abs().amax()) > 0.1  # the codes differ
     assert paint.region.shape == (1, 1, 8, 8) and float(paint.region[0, 0, 3, 3]) == 1.0
-    align = run_node(
-        "IV_ImageAlign",
-        vae=wan_vae,
-        image=original,
-        frames=13,
-        condition_frame=0,
-        affinity="animation M",
-        custom_affinity="",
-    ).result[0]
+    image_inputs = dict(
+        vae=wan_vae, image=original, frames=13, condition_frame=0, affinity="animation M", custom_affinity=""
+    )
+    align = run_node("IV_ImageAlign", **image_inputs).result[0]
     assert align.image.shape == (3, 16, 8, 8) and align.affinity.shape == (13,)
     with pytest.raises(ValueError, match="PIA is an SD1.5 model"):
-        run_node(
-            "IV_PIAConditioning",
-            positive=conds()[0],
-            negative=conds()[1],
-            vae=wan_vae,
-            image=original,
-            frames=13,
-            condition_frame=0,
-            affinity="animation M",
-            custom_affinity="",
-        )
+        run_node("IV_PIAConditioning", positive=conds()[0], negative=conds()[1], **image_inputs)
 
 
 def test_flow_noise_maps_pixel_frames_to_latent_frames(run_node):
