@@ -6,7 +6,8 @@ ComfyUI's conventions where they meet it: images ``[F, H, W, C]`` in [0, 1], lat
 
 from .alignment import AFFINITY_PRESETS, frame_affinity, preset_affinity
 from .blend import DEFAULT_SCHEDULE, Schedule, mix_predictions, pull
-from .flow import Flow, flow_to_color, tracks_to_flow
+from .flow import Flow, tracks_to_flow
+from .flow_color import flow_to_color
 from .instructions import Align, Composed, InstructionError, Paint, compose, edited_image
 from .mask import painted_region, region_from_mask, to_latent
 from .motion_module import MotionModule

@@ -103,32 +103,10 @@ def tracks_to_flow(
     folds a drag either; a region dragged off an anchor closer than the drag length is held back instead.
     Several tracks combine by normalised weights: sum of phi_i d_i over max(1, sum of phi_i).
     """
-    tracks = parse_tracks(tracks)
-    if interpolation not in ("linear", "smooth"):
-        raise ValueError(f"interpolation must be 'linear' or 'smooth', got {interpolation!r}")
-    if frames < 1 or height < 1 or width < 1:
-        raise ValueError(f"tracks_to_flow needs frames, height and width >= 1, got {frames}, {height}, {width}")
-    pos = torch.as_tensor(positions(tracks, frames, width, height, interpolation), dtype=torch.float32)
+    regions, stride, pos = _regions(tracks, frames, height, width, masks, interpolation, falloff, radius, device, check)
     _warn_out_of_frame(pos, width, height)
-    sx, sy = scale_factors(tracks, width, height)
-    space = min(tracks.width or width, tracks.height or height)
-    default_radius = radius if radius is not None else space / 12.0
-    radii = [(t.radius if t.radius is not None else default_radius) * math.sqrt(sx * sy) for t in tracks.tracks]
-    stride = _stride([falloff * r - EDGE_MARGIN for r in radii], height, width)
-    grid_h, grid_w = height // stride, width // stride
-    region_masks = _track_masks(tracks, masks, grid_h, grid_w)
-
     check = check or _no_check
-    regions = []
-    for i, track in enumerate(tracks.tracks):
-        check()
-        r = radii[i] / stride
-        feather = max(falloff * r - EDGE_MARGIN, 1.0)
-        path = pos[i].to(device) / stride
-        if track.anchor:
-            path = path[:1].expand(frames, 2)
-        mask = None if track.mask is None else region_masks[track.mask].to(device)
-        regions.append(_Region(path, r + EDGE_MARGIN, feather, track.anchor, mask))
+    grid_h, grid_w = height // stride, width // stride
 
     moved = torch.zeros(2, frames, grid_h, grid_w, device=device)
     total = torch.zeros(frames, grid_h, grid_w, device=device)
@@ -161,6 +139,72 @@ def tracks_to_flow(
         flow = resize_flow(flow, height, width)
         weight = F.interpolate(weight[:, None], size=(height, width), mode="bilinear", align_corners=False)[:, 0]
     return flow, weight
+
+
+# What one trail evaluation costs beyond its pixels (a few dozen small tensor operations), in pixel-frames: on a
+# 2-core CPU a pass over a tiny box takes ~0.4 ms and a pixel-frame ~10 ns.
+TRAIL_PASS_CELLS = 40_000
+
+
+def flow_work(
+    tracks: Tracks | str | dict | list,
+    frames: int,
+    height: int,
+    width: int,
+    *,
+    interpolation: str = "linear",
+    falloff: float = 1.0,
+    radius: float | None = None,
+) -> int:
+    """The work ``tracks_to_flow`` (disk regions, no masks) does for these arguments, without doing it: the
+    pixel-frames its trail passes cover plus ``TRAIL_PASS_CELLS`` per pass, from the same regions and boxes.
+
+    A moving region makes one pass over its box per frame group, and one more per anchor (the anchor's shadow is
+    evaluated on the moving region's box): with many anchors the work grows as tracks × anchors, whatever the size.
+    """
+    regions, stride, _ = _regions(tracks, frames, height, width, None, interpolation, falloff, radius, "cpu", None)
+    grid_h, grid_w = height // stride, width // stride
+    anchors = sum(region.anchor for region in regions)
+    work = 0
+    for region in regions:
+        passes = 1 if region.anchor else 1 + anchors
+        for group in _frame_groups(frames):
+            box = region.box(grid_h, grid_w, group)
+            if box is not None:
+                ys, xs = box
+                cells = (ys.stop - ys.start) * (xs.stop - xs.start) * (group.stop - group.start)
+                work += passes * (cells + TRAIL_PASS_CELLS)
+    return work
+
+
+def _regions(tracks, frames, height, width, masks, interpolation, falloff, radius, device, check):
+    """Every track's region on the grid the flow is computed on, that grid's stride, and the tracks' positions
+    [N, F, 2] in pixels (see tracks_to_flow)."""
+    tracks = parse_tracks(tracks)
+    if interpolation not in ("linear", "smooth"):
+        raise ValueError(f"interpolation must be 'linear' or 'smooth', got {interpolation!r}")
+    if frames < 1 or height < 1 or width < 1:
+        raise ValueError(f"tracks_to_flow needs frames, height and width >= 1, got {frames}, {height}, {width}")
+    pos = torch.as_tensor(positions(tracks, frames, width, height, interpolation), dtype=torch.float32)
+    sx, sy = scale_factors(tracks, width, height)
+    space = min(tracks.width or width, tracks.height or height)
+    default_radius = radius if radius is not None else space / 12.0
+    radii = [(t.radius if t.radius is not None else default_radius) * math.sqrt(sx * sy) for t in tracks.tracks]
+    stride = _stride([falloff * r - EDGE_MARGIN for r in radii], height, width)
+    region_masks = _track_masks(tracks, masks, height // stride, width // stride)
+
+    check = check or _no_check
+    regions = []
+    for i, track in enumerate(tracks.tracks):
+        check()
+        r = radii[i] / stride
+        feather = max(falloff * r - EDGE_MARGIN, 1.0)
+        path = pos[i].to(device) / stride
+        if track.anchor:
+            path = path[:1].expand(frames, 2)
+        mask = None if track.mask is None else region_masks[track.mask].to(device)
+        regions.append(_Region(path, r + EDGE_MARGIN, feather, track.anchor, mask))
+    return regions, stride, pos
 
 
 def _no_check() -> None:
@@ -340,46 +384,3 @@ def _warn_out_of_frame(pos: torch.Tensor, width: int, height: int) -> None:
             "the region leaves the picture there",
             stacklevel=3,
         )
-
-
-def _colour_wheel() -> torch.Tensor:
-    """The Middlebury optical-flow colour wheel (Baker et al. 2011): 55 hues.  ->  [55, 3] in [0, 1]"""
-    segments = [(15, (1, 0, 0), (1, 1, 0)), (6, (1, 1, 0), (0, 1, 0)), (4, (0, 1, 0), (0, 1, 1))]
-    segments += [(11, (0, 1, 1), (0, 0, 1)), (13, (0, 0, 1), (1, 0, 1)), (6, (1, 0, 1), (1, 0, 0))]
-    rows = []
-    for n, a, b in segments:
-        t = torch.arange(n, dtype=torch.float32)[:, None] / n
-        rows.append(torch.tensor(a, dtype=torch.float32) * (1 - t) + torch.tensor(b, dtype=torch.float32) * t)
-    return torch.cat(rows)
-
-
-def flow_to_color(
-    flow: torch.Tensor, max_magnitude: float | None = None, check: Callable[[], None] | None = None
-) -> torch.Tensor:
-    """Standard colour-wheel picture of a flow: hue is direction, saturation is speed, white is still.
-
-    flow: [F, H, W, 2] pixels  ->  [F, H, W, 3] RGB in [0, 1] (ComfyUI IMAGE layout)
-    ``max_magnitude``: the speed shown fully saturated; default the largest in the whole clip, so frames
-    of one clip compare. Computed a frame at a time (``check`` is called before each), so the temporaries
-    stay one frame's size.
-    """
-    wheel = _colour_wheel().to(flow.device)
-    if max_magnitude is None:
-        top = max((float(torch.linalg.vector_norm(f.float(), dim=-1).max()) for f in flow), default=0.0)
-    else:
-        top = float(max_magnitude)
-    out = torch.empty(*flow.shape[:-1], 3, device=flow.device)
-    for f in range(flow.shape[0]):
-        if check is not None:
-            check()
-        fx, fy = flow[f, ..., 0].float(), flow[f, ..., 1].float()
-        magnitude = torch.sqrt(fx * fx + fy * fy)
-        radius = (magnitude / top).clamp(max=1.0) if top > 0 else torch.zeros_like(magnitude)
-        angle = torch.atan2(-fy, -fx) / math.pi  # in [-1, 1]
-        position = (angle + 1.0) / 2.0 * (len(wheel) - 1)
-        k0 = position.floor().long()
-        k1 = (k0 + 1) % len(wheel)
-        frac = (position - k0.float())[..., None]
-        colour = wheel[k0] * (1 - frac) + wheel[k1] * frac
-        out[f] = 1.0 - radius[..., None] * (1.0 - colour)
-    return out

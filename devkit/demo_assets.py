@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from . import sd15
-from .pipeline import by_title, fit, random_motion_module, sample_image, sample_paint_layer
+from .pipeline import by_title, draw_sample_tracks, fit, random_motion_module, sample_image, sample_paint_layer
 
 __all__ = ["by_title", "sample_image"]
 
@@ -26,8 +26,9 @@ def random_pia_module() -> Path:
 def configure(
     prompt: dict, nodes: dict[str, str], server, frames: int, size: int, steps: int, image: bytes | None
 ) -> None:
-    """Fit the shipped full-pipeline prompt to this run (in place)."""
+    """Fit the shipped full-pipeline prompt to this run (in place), with the sample edit drawn on its canvas."""
     fit(prompt, nodes, frames, size, steps)
+    draw_sample_tracks(prompt, nodes)
     # The canvas's paint layer lives in the input folder, as when a user paints.
     saved = server.upload_image(
         sample_paint_layer(size), Path(PAINT_LAYER).name, overwrite=True, subfolder=str(Path(PAINT_LAYER).parent)

@@ -4,6 +4,7 @@ and steps, with generated default models and sample inputs. Used by scripts/demo
 from __future__ import annotations
 
 import io
+import json
 import math
 from pathlib import Path
 
@@ -17,8 +18,6 @@ WORKFLOWS = REPO / "workflows"
 
 
 def api_prompt(name: str) -> dict:
-    import json
-
     return json.loads((WORKFLOWS / "api" / f"{name}.json").read_text())
 
 
@@ -85,27 +84,46 @@ def sample_paint_layer(size: int) -> bytes:
     return buf.getvalue()
 
 
-def _set_all(prompt: dict, name: str, value) -> None:
-    for node in prompt.values():
-        if name in node["inputs"] and not isinstance(node["inputs"][name], list):
-            node["inputs"][name] = value
+# The sample image's edit, as a user would draw it on the canvas: the red ball dragged right and up along a curve,
+# the blue box anchored. Stated in 512 × 512 pixels; the nodes rescale it to the image they get.
+SAMPLE_TRACKS = json.dumps(
+    {
+        "version": 1,
+        "width": 512,
+        "height": 512,
+        "tracks": [
+            {"points": [[256, 300], [330, 260], [400, 250]], "radius": 56},
+            {"points": [[64, 448]], "radius": 48, "anchor": True},
+        ],
+    }
+)
+
+
+def _set(inputs: dict, name: str, value) -> None:
+    """Set a widget value, unless the shipped graph links that input to another node (a Width/Frames node)."""
+    if name in inputs and not isinstance(inputs[name], list):
+        inputs[name] = value
 
 
 def fit(prompt: dict, nodes: dict[str, str], frames: int, size: int, steps: int) -> None:
-    """Set every frame count, image size and step count of a shipped prompt (in place), by node titles.
+    """Set every frame count, image size and step count of a shipped prompt (in place), by node titles: the
+    workflow's Width, Height and Frames nodes, and any such widget not linked to them (prompts of earlier releases).
 
     Wan: ``frames`` must be 1 + 4k (the editor's and Image Align's ``frames`` and WanImageToVideo's ``length``
     all get it); the two-stage samplers split ``steps`` in half (high noise: 0 → steps//2, low: steps//2 → end)."""
+    for title, value in (("Width", size), ("Height", size), ("Frames", frames)):
+        if title in nodes:
+            prompt[nodes[title]]["inputs"]["value"] = value
     for node in prompt.values():
-        if "frames" in node["inputs"] and not isinstance(node["inputs"]["frames"], list):
-            node["inputs"]["frames"] = frames
+        _set(node["inputs"], "frames", frames)
     for title in ("Image size", "Resize to 512", "Resize", "Video size and frames", "Wan image to video"):
         if title in nodes:
-            prompt[nodes[title]]["inputs"].update(width=size, height=size)
+            for name in ("width", "height"):
+                _set(prompt[nodes[title]]["inputs"], name, size)
     if "Video size and frames" in nodes:
-        prompt[nodes["Video size and frames"]]["inputs"]["batch_size"] = frames
+        _set(prompt[nodes["Video size and frames"]]["inputs"], "batch_size", frames)
     if "Wan image to video" in nodes:
-        prompt[nodes["Wan image to video"]]["inputs"]["length"] = frames
+        _set(prompt[nodes["Wan image to video"]]["inputs"], "length", frames)
     titles = ("Intermediate image sampler", "Content re-render", "Schedule", "Sample video")
     for title in (*titles, "Sample high noise", "Sample low noise"):
         if title in nodes and "steps" in prompt[nodes[title]]["inputs"]:
@@ -113,6 +131,11 @@ def fit(prompt: dict, nodes: dict[str, str], frames: int, size: int, steps: int)
     if "Sample high noise" in nodes:
         prompt[nodes["Sample high noise"]]["inputs"]["end_at_step"] = steps // 2
         prompt[nodes["Sample low noise"]]["inputs"]["start_at_step"] = steps // 2
+
+
+def draw_sample_tracks(prompt: dict, nodes: dict[str, str]) -> None:
+    """Put SAMPLE_TRACKS on the prompt's edit canvas (the shipped workflows come with none)."""
+    prompt[nodes["Edit canvas"]]["inputs"]["tracks"] = SAMPLE_TRACKS
 
 
 def frames_of_video(data: bytes) -> tuple[int, tuple[int, int]]:

@@ -126,6 +126,22 @@ def mean_rule(sc: Scene, roles: set[str]) -> torch.Tensor:
     return torch.stack(out)
 
 
+def change_made(
+    out: torch.Tensor, plain: torch.Tensor, target: torch.Tensor, where: torch.Tensor
+) -> tuple[float, float]:
+    """How much of the asked-for change a run made, inside ``where`` (a bool mask broadcastable to the tensors):
+    ``plain`` is the run without the instructions, ``target`` what they ask for, d = target − plain the change.
+
+    returns (along, across): along = ⟨out − plain, d⟩ / ‖d‖², the share of the change made in its direction (1 all
+    of it, 0 none, 2 twice it, negative away from the target); across = ‖out − plain − along·d‖ / ‖d‖, any change
+    in another direction (a pull of the right size toward a wrong target shows here), relative to the change."""
+    where = where.expand_as(out)
+    made, asked = (out - plain)[where].double(), (target - plain)[where].double()
+    along = float(made @ asked / (asked @ asked))
+    across = float((made - along * asked).norm() / asked.norm())
+    return along, across
+
+
 def busy_tracks(size: int = 512, count: int = 8, seed: int = 0) -> dict:
     """``count`` drags of 80-220 px on a size² image, half of them curved (3 points), radii 20-40 px: a busy but
     plausible edit (the benchmarks' scene), in the pack's tracks format."""
@@ -146,6 +162,18 @@ def busy_tracks(size: int = 512, count: int = 8, seed: int = 0) -> dict:
 VIDEO_LATENT_FRAMES, VIDEO_STRIDE = 4, 4
 VIDEO_PIXEL_FRAMES = VIDEO_STRIDE * (VIDEO_LATENT_FRAMES - 1) + 1  # 13
 JITTER = 4  # pixels; alternating ± within each group of 4 pixel frames, so each group's mean motion is whole cells
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A PNG whose header declares width × height pixels and whose data is empty: what a decompression bomb
+    shows a reader that checks the size before decoding (Pillow refuses more than 2 × MAX_IMAGE_PIXELS on open)."""
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes((1, 0, 0, 0, 0))  # 1-bit grey
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
 
 
 def group_of(f: int) -> int:

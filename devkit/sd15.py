@@ -126,10 +126,13 @@ def clip_state_dict(seed: int = 2, dtype: torch.dtype = torch.float32) -> dict[s
     return {f"transformer.{k}": v for k, v in fill_random_(meta, seed, dtype).items()}
 
 
-def build_model(seed: int = 0, model_channels: int = 320, dtype: torch.dtype = torch.float32):
+def build_model(
+    seed: int = 0, model_channels: int = 320, dtype: torch.dtype = torch.float32, state: dict | None = None
+):
     """A ComfyUI ModelPatcher holding an SD1.5-architecture UNet (EPS, SD1.5 latent format) with random weights.
 
-    Reduced widths keep SD1.5's block structure, so every patch point of the real model exists.
+    Reduced widths keep SD1.5's block structure, so every patch point of the real model exists. ``state``: the
+    weights (``unet_state_dict``'s, copied in) instead of drawing them from ``seed`` again.
     """
     comfy_importable()
     import comfy.model_management
@@ -139,7 +142,7 @@ def build_model(seed: int = 0, model_channels: int = 320, dtype: torch.dtype = t
     config = comfy.supported_models.SD15(unet_config(model_channels))
     config.set_inference_dtype(dtype, None)
     model = config.get_model({}, "", device=torch.device("cpu"))
-    model.diffusion_model.load_state_dict(unet_state_dict(seed, model_channels, dtype), strict=True)
+    model.diffusion_model.load_state_dict(state or unet_state_dict(seed, model_channels, dtype), strict=True)
     model.eval()
     device = comfy.model_management.get_torch_device()
     return comfy.model_patcher.ModelPatcher(model, load_device=device, offload_device=torch.device("cpu"))

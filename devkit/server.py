@@ -59,6 +59,14 @@ def prepare_base_directory(base: Path, fixture_nodes: bool = False) -> Path:
     return base
 
 
+def link(path: Path, target: Path) -> Path:
+    """``path`` in a server's folders as a symlink to ``target`` (a cached model file), as a user's model folders
+    hold it; kept when it is already there (modules that share one server link the same files)."""
+    if not path.exists():
+        path.symlink_to(target)
+    return path
+
+
 class ComfyServer:
     def __init__(
         self,
@@ -138,6 +146,16 @@ class ComfyServer:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def log_mark(self) -> int:
+        """A place in the log; ``log_since(mark)`` reads what the server wrote after it (on a shared server, what
+        one module's prompts caused)."""
+        return self.log_path.stat().st_size if self.log_path.exists() else 0
+
+    def log_since(self, mark: int) -> str:
+        with open(self.log_path, "rb") as f:
+            f.seek(mark)
+            return f.read().decode(errors="replace")
+
     def log_tail(self, n: int = 60) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
@@ -202,8 +220,11 @@ class ComfyServer:
             raise ServerError(f"prompt rejected: {json.dumps(reply['node_errors'], indent=1)}")
         return reply["prompt_id"]
 
-    def run(self, prompt: dict, timeout: float = 600.0) -> dict:
-        """Queue a prompt, follow it on the websocket until it ends, and return its /history entry."""
+    def run(self, prompt: dict, timeout: float = 600.0, on_progress=None) -> dict:
+        """Queue a prompt, follow it on the websocket until it ends, and return its /history entry.
+
+        ``on_progress(node_id, value, max)`` is called for each of ComfyUI's ``progress`` events (a sampler's
+        steps); newer ComfyUI versions may throttle them, so not every step need arrive."""
         ws = websocket.create_connection(f"ws://127.0.0.1:{self.port}/ws?clientId={self.client_id}", timeout=5)
         try:
             prompt_id = self.queue(prompt)
@@ -225,6 +246,8 @@ class ComfyServer:
                 data = event.get("data", {})
                 if data.get("prompt_id") != prompt_id:
                     continue
+                if event["type"] == "progress" and on_progress is not None:
+                    on_progress(data.get("node"), data.get("value"), data.get("max"))
                 if event["type"] == "executing":
                     now = time.monotonic()
                     if running is not None:

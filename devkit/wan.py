@@ -12,8 +12,8 @@
   * ``"ti2v_5b"``: Wan 2.2 TI2V 5B-style, 48 latent channels in and out: ComfyUI detects ``WAN22_T2V``
     (out_dim 48) with the ``Wan22`` latent format.
 
-- The Wan 2.1 VAE (``wan_vae_file``) and the Wan 2.2 VAE (``wan22_vae_file``) at their real sizes, keyed as
-  ``wan_2.1_vae.safetensors`` / ``wan2.2_vae.safetensors`` (ComfyUI's module state dict keys).
+- The Wan 2.1 VAE (``wan_vae_file``) at its real size, keyed as ``wan_2.1_vae.safetensors`` (ComfyUI's module
+  state dict keys).
 - ``text_conditioning``: a deterministic stand-in for umt5-xxl's CONDITIONING (the real encoder has 5.7 B
   parameters); the fixture node ``IVTest_WanTextEmbedding`` (``devkit/fixture_nodes``) gives the same on a server.
 
@@ -59,8 +59,6 @@ WAN21_VAE = {
     "temperal_downsample": [False, True, True],
     "dropout": 0.0,
 }
-# ComfyUI's Wan 2.2 VAE config (comfy/sd.py, "Wan 2.2 VAE"): 48 latent channels, 16x spatial, 4x temporal.
-WAN22_VAE = {**WAN21_VAE, "dim": 160, "z_dim": 48}
 # Bump when the way weights are generated changes, so cached files are rebuilt.
 FORMAT_VERSION = 1
 
@@ -148,25 +146,10 @@ def wan_vae_state_dict(seed: int = 1, dtype: torch.dtype = torch.bfloat16) -> di
     return _vae_state_dict(WanVAE, WAN21_VAE, seed, dtype)
 
 
-def wan22_vae_state_dict(seed: int = 2, dtype: torch.dtype = torch.bfloat16) -> dict[str, torch.Tensor]:
-    """The Wan 2.2 VAE (48 channels, 16x spatial) at its real size, keyed as ``wan2.2_vae.safetensors``."""
-    comfy_importable()
-    from comfy.ldm.wan.vae2_2 import WanVAE
-
-    return _vae_state_dict(WanVAE, WAN22_VAE, seed, dtype)
-
-
 def wan_vae_file(seed: int = 1) -> Path:
     """Path of a cached real-size random Wan 2.1 VAE (bf16 safetensors, ~250 MB; ``models/vae/``)."""
     return cached_weights(
         f"wan21-vae-bf16-random-s{seed}-v{FORMAT_VERSION}.safetensors", lambda: wan_vae_state_dict(seed)
-    )
-
-
-def wan22_vae_file(seed: int = 2) -> Path:
-    """Path of a cached real-size random Wan 2.2 VAE (bf16 safetensors; ``models/vae/``)."""
-    return cached_weights(
-        f"wan22-vae-bf16-random-s{seed}-v{FORMAT_VERSION}.safetensors", lambda: wan22_vae_state_dict(seed)
     )
 
 

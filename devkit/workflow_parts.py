@@ -1,9 +1,9 @@
 """Building blocks of the shipped workflows (devkit/workflow_specs.py): titled nodes and their links, group by
-group (prompts, the edit canvas, the content step, AnimateDiff/PIA, sampling, the video out)."""
+group (size and length, the edit canvas, the content step, AnimateDiff/PIA, sampling, the video out).
+
+The canvas ships without tracks or paint: a user's first picture gets no drag from another image."""
 
 from __future__ import annotations
-
-import json
 
 from .workflow_builder import Node
 
@@ -14,54 +14,39 @@ SIZE, FRAMES = 512, 16
 SAMPLE_IMAGE = "example.png"  # ComfyUI's own sample in input/
 
 
-def tracks_json(width: int, height: int, drag: list[list[int]], anchor: list[int], radius: int = 56) -> str:
-    """A default edit for the canvas, in a ``width``×``height`` image: one region dragged along ``drag`` (a curve),
-    one corner anchored at ``anchor``, so the motion preview shows something the moment the graph runs."""
-    return json.dumps(
-        {
-            "version": 1,
-            "width": width,
-            "height": height,
-            "tracks": [
-                {"points": drag, "radius": radius},
-                {"points": [anchor], "radius": radius - 8, "anchor": True},
-            ],
-        }
-    )
-
-
-# The centre region moves right and up along a curve, a corner is anchored.
-DEFAULT_TRACKS = tracks_json(SIZE, SIZE, [[256, 300], [330, 260], [400, 250]], [64, 448])
-
 BLUE, GREEN, PURPLE, ORANGE, GREY = "#3f789e", "#3f7e54", "#6b4fa0", "#a1662f", "#444444"
 
 
-def prompt_nodes(col: int, text: str) -> list[Node]:
+NEGATIVE = "blurry, low quality, watermark, text"
+
+
+def negative_prompt_node(col: int) -> tuple[Node, tuple]:
+    return Node("neg", "CLIPTextEncode", "Negative prompt", col, {"text": NEGATIVE}), ("ckpt", "CLIP", "neg", "clip")
+
+
+def size_and_length_nodes(col: int, width: int, height: int, frames: int) -> list[Node]:
+    """The one place of a workflow's size and clip length: Int nodes linked to every widget that needs them."""
     return [
-        Node("pos", "CLIPTextEncode", "Prompt", col, {"text": text}),
-        Node("neg", "CLIPTextEncode", "Negative prompt", col, {"text": "blurry, low quality, watermark, text"}),
+        Node(key, "PrimitiveInt", title, col, {"value": value, "control_after_generate": "fixed"})
+        for key, title, value in (("width", "Width", width), ("height", "Height", height), ("frames", "Frames", frames))
     ]
 
 
 def checkpoint_node(col: int) -> Node:
-    return Node("ckpt", "CheckpointLoaderSimple", "Load SD1.5 checkpoint", col, {"ckpt_name": CHECKPOINT})
+    return Node("ckpt", "CheckpointLoaderSimple", "Load SD1.5 checkpoint", col, {"ckpt_name": CHECKPOINT}, width=400)
 
 
-def edit_nodes(
-    col: int, ref: str, frames: int = FRAMES, tracks: str = DEFAULT_TRACKS, preview_fps: float = 8.0
-) -> tuple[list[Node], list[tuple]]:
-    """The edit canvas (``frames`` long, ``tracks`` drawn), its flow and the instant motion preview (reference
-    image from node ``ref``)."""
+def canvas_node(col: int) -> tuple[Node, tuple]:
+    """The edit canvas, its clip length from the workflow's Frames node."""
+    node = Node("canvas", "IV_TrajectoryEditor", "Edit canvas", col, {"frames": FRAMES}, width=460, height=600)
+    return node, ("frames", 0, "canvas", "frames")
+
+
+def edit_nodes(col: int, ref: str, preview_fps: float = 8.0) -> tuple[list[Node], list[tuple]]:
+    """The edit canvas, its flow and the instant motion preview (reference image from node ``ref``)."""
+    canvas, frames_link = canvas_node(col)
     nodes = [
-        Node(
-            "canvas",
-            "IV_TrajectoryEditor",
-            "Edit canvas",
-            col,
-            {"tracks": tracks, "frames": frames},
-            width=420,
-            height=560,
-        ),
+        canvas,
         Node("flow", "IV_TrajectoryToFlow", "Tracks to flow", col + 1),
         Node("preview", "IV_MotionPreview", "Motion preview", col + 1),
         Node(
@@ -75,6 +60,7 @@ def edit_nodes(
     ]
     links = [
         (ref, 0, "canvas", "reference"),
+        frames_link,
         ("canvas", "tracks", "flow", "tracks"),
         (ref, 0, "flow", "size_from_image"),
         (ref, 0, "preview", "image"),
@@ -199,6 +185,7 @@ def pia_nodes(col: int, image: str, paint: bool) -> tuple[list[Node], list[tuple
     """PIA conditioning on the motion prompt; with ``paint`` its image channels show the painted image."""
     nodes = [Node("pia", "IV_PIAConditioning", "PIA conditioning", col, {"frames": FRAMES})]
     links = [
+        ("frames", 0, "pia", "frames"),
         ("motion_prompt", 0, "pia", "positive"),
         ("neg", 0, "pia", "negative"),
         ("ckpt", "VAE", "pia", "vae"),
@@ -209,15 +196,17 @@ def pia_nodes(col: int, image: str, paint: bool) -> tuple[list[Node], list[tuple
     return nodes, links
 
 
-def image_input_nodes(width: int = SIZE, height: int = SIZE, title: str = "Resize to 512") -> list[Node]:
-    """Your image, scaled and centre-cropped to the video's size."""
-    return [
-        Node("photo", "LoadImage", "Your image", 0, {"image": SAMPLE_IMAGE}, height=360),
+def image_input_nodes(col: int) -> tuple[list[Node], list[tuple]]:
+    """Your image, scaled and centre-cropped to the workflow's Width × Height (the canvas shows the result at once)."""
+    nodes = [
+        Node("photo", "LoadImage", "Your image", col, {"image": SAMPLE_IMAGE}, height=360),
         Node(
             "resize",
             "ImageScale",
-            title,
-            0,
-            {"upscale_method": "lanczos", "width": width, "height": height, "crop": "center"},
+            "Resize",
+            col,
+            {"upscale_method": "lanczos", "width": SIZE, "height": SIZE, "crop": "center"},
         ),
     ]
+    links = [("photo", 0, "resize", "image"), ("width", 0, "resize", "width"), ("height", 0, "resize", "height")]
+    return nodes, links

@@ -6,76 +6,91 @@ The groups of nodes they share are in devkit/workflow_parts.py.
 
 from __future__ import annotations
 
+from . import workflow_notes as notes
 from .workflow_builder import Group, Node, Workflow
 from .workflow_parts import (
     BLUE,
     CHECKPOINT,
     FRAMES,
     GREEN,
+    GREY,
     ORANGE,
     PIA,
     PURPLE,
     SIZE,
     V3,
     animatediff_nodes,
+    canvas_node,
     checkpoint_node,
     content_nodes,
     custom_sampling_nodes,
     edit_nodes,
     image_input_nodes,
     motion_prompt_node,
+    negative_prompt_node,
     pia_nodes,
-    prompt_nodes,
-    tracks_json,
+    size_and_length_nodes,
     video_out_nodes,
 )
 
-MODELS_NOTE = (
-    "Models for this workflow\n\n"
-    f"- models/checkpoints: any SD1.5 checkpoint (here {CHECKPOINT})\n"
-    "- models/animatediff_models: the motion module, e.g. pia.ckpt (PIA), v3_sd15_mm.ckpt or mm_sd_v15_v2.ckpt "
-    "(AnimateDiff)\n\n"
-    "Edit the intermediate image in the Edit Canvas: Tracks mode drags regions along paths (click pins an anchor), "
-    "Paint mode paints over it. Queue once to see the intermediate image in the canvas, edit, queue again.\n\n"
-    "Content prompt: what your paint should become (the content step re-renders the painted area with it). "
-    "Motion prompt: how the video should move (it conditions the video model, apart from the image's prompt)."
-)
+SAMPLING = "Sampling steered by your edits, then the video"
+NOTE_W, NOTE_H = 440, 560
 
-SAMPLING = "4. Sampling steered by your edits, then the video"
+
+def note_node(text: str) -> Node:
+    return Node("note", "MarkdownNote", "Read me", 0, {"text": text}, width=NOTE_W, height=NOTE_H)
+
+
+def keys(nodes: list[Node]) -> list[str]:
+    return [n.key for n in nodes]
 
 
 def full_pipeline() -> Workflow:
-    """Text → intermediate image → paint (re-rendered by the content step) and drag → PIA video, Eq. 4 (dual)."""
+    """Text → intermediate image → paint (re-rendered by the content step) and drag → PIA video, Eq. 4 (dual).
+    The canvas is an output node: run alone, it makes only the image (the note says how)."""
+    ckpt = checkpoint_node(1)
+    neg, neg_link = negative_prompt_node(2)
+    sizes = size_and_length_nodes(1, SIZE, SIZE, FRAMES)
     nodes = [
-        checkpoint_node(0),
-        Node("size", "EmptyLatentImage", "Image size", 0, {"width": SIZE, "height": SIZE, "batch_size": 1}),
-        Node("note", "Note", "Read me", 0, {"text": MODELS_NOTE}, height=260),
-        *prompt_nodes(1, "a red fox in a snowy forest clearing, photo, detailed"),
+        note_node(notes.full_pipeline(CHECKPOINT, PIA)),
+        ckpt,
+        *sizes,
+        Node("size", "EmptyLatentImage", "Image size", 1, {"width": SIZE, "height": SIZE, "batch_size": 1}),
+        Node(
+            "pos",
+            "CLIPTextEncode",
+            "Image prompt",
+            2,
+            {"text": "a red fox in a snowy forest clearing, photo, detailed"},
+        ),
+        neg,
         Node(
             "t2i",
             "KSampler",
             "Intermediate image sampler",
-            2,
+            3,
             {"seed": 1, "control_after_generate": "fixed", "steps": 25, "cfg": 7.5},
         ),
-        Node("decode", "VAEDecode", "Decode intermediate image", 2),
+        Node("decode", "VAEDecode", "Decode intermediate image", 3),
     ]
     links = [
+        ("width", 0, "size", "width"),
+        ("height", 0, "size", "height"),
         ("ckpt", "MODEL", "t2i", "model"),
         ("ckpt", "CLIP", "pos", "clip"),
-        ("ckpt", "CLIP", "neg", "clip"),
+        neg_link,
         ("pos", 0, "t2i", "positive"),
         ("neg", 0, "t2i", "negative"),
         ("size", 0, "t2i", "latent_image"),
         ("t2i", 0, "decode", "samples"),
         ("ckpt", "VAE", "decode", "vae"),
     ]
-    e_nodes, e_links = edit_nodes(3, "decode")
-    c_nodes, c_links = content_nodes(5, "decode")
-    a_nodes, a_links = animatediff_nodes(8, PIA)
-    motion_prompt, mp_link = motion_prompt_node(8, "the fox trots forward, snow falling, camera still, smooth motion")
-    p_nodes, p_links = pia_nodes(8, "decode", paint=True)
-    guider = Node("guider", "IV_ResidualBlendGuider", "Instructions guider (Eq. 4)", 9, {"cfg": 7.5, "mode": "dual"})
+    e_nodes, e_links = edit_nodes(4, "decode")
+    c_nodes, c_links = content_nodes(7, "decode")
+    a_nodes, a_links = animatediff_nodes(10, PIA)
+    motion_prompt, mp_link = motion_prompt_node(10, "the fox trots forward, snow falling, camera still, smooth motion")
+    p_nodes, p_links = pia_nodes(10, "decode", paint=True)
+    guider = Node("guider", "IV_ResidualBlendGuider", "Instructions guider (Eq. 4)", 11, {"cfg": 7.5, "mode": "dual"})
     g_links = [
         ("animated", 0, "guider", "model"),
         ("pia", "positive", "guider", "positive"),
@@ -83,40 +98,45 @@ def full_pipeline() -> Workflow:
         ("paint", "paint", "guider", "edit"),
         ("flow", "flow", "guider", "flow"),
     ]
-    s_nodes, s_links = custom_sampling_nodes(9, "guider", ("pia", "latent"))
+    s_nodes, s_links = custom_sampling_nodes(11, "guider", ("pia", "latent"))
     nodes += e_nodes + c_nodes + a_nodes + [motion_prompt] + p_nodes + [guider] + s_nodes
     links += e_links + c_links + a_links + [mp_link] + p_links + g_links + s_links
     groups = [
-        Group("1. Intermediate image: text to image", ["ckpt", "size", "note", "pos", "neg", "t2i", "decode"], BLUE),
         Group(
-            "2. Your edits: drag, paint, content step",
-            ["canvas", "flow", "preview", "save_preview", "save_flow", *[n.key for n in c_nodes]],
-            GREEN,
+            "1. Intermediate image: text to image",
+            ["note", "ckpt", *keys(sizes), "size", "pos", "neg", "t2i", "decode"],
+            BLUE,
         ),
-        Group("3. Video model: PIA", ["motion", "animated", "motion_prompt", "pia"], PURPLE),
-        Group(SAMPLING, ["guider", *[n.key for n in s_nodes]], ORANGE),
+        Group("2. Your edits: drag and paint", keys(e_nodes), GREEN),
+        Group("3. Content step: your paint re-rendered", keys(c_nodes), GREEN),
+        Group("4. Video model: PIA", ["motion", "animated", "motion_prompt", "pia"], PURPLE),
+        Group(f"5. {SAMPLING}", ["guider", *keys(s_nodes)], ORANGE),
     ]
     return Workflow("interactivevideo_full_pipeline", nodes, links, groups)
+
+
+def photo_nodes() -> tuple[list[Node], list[tuple]]:
+    """Group 1 of the photo workflows: the note, your image resized, Width/Height/Frames, the checkpoint and the
+    negative prompt (used by the content step and the video)."""
+    i_nodes, i_links = image_input_nodes(2)
+    neg, neg_link = negative_prompt_node(1)
+    nodes = [*size_and_length_nodes(1, SIZE, SIZE, FRAMES), *i_nodes, checkpoint_node(2), neg]
+    return nodes, [*i_links, neg_link]
 
 
 def animate_image() -> Workflow:
     """Your photo → drag tracks → PIA video along them: a drag on its own, no paint needed (Apply Instructions on
     the MODEL line, core CFGGuider, flow noise)."""
-    nodes = [
-        *image_input_nodes(),
-        checkpoint_node(1),
-        *prompt_nodes(1, "a lively scene, photo"),
-        Node("note", "Note", "Read me", 1, {"text": MODELS_NOTE}, height=260),
-    ]
-    links = [("photo", 0, "resize", "image"), ("ckpt", "CLIP", "pos", "clip"), ("ckpt", "CLIP", "neg", "clip")]
-    e_nodes, e_links = edit_nodes(2, "resize")
-    image_latent = Node("image_latent", "VAEEncode", "Image latent", 3)
-    a_nodes, a_links = animatediff_nodes(5, PIA)
-    motion_prompt, mp_link = motion_prompt_node(5, "smooth natural motion along the drag, camera still")
-    p_nodes, p_links = pia_nodes(5, "resize", paint=False)
+    g_nodes, links = photo_nodes()
+    nodes = [note_node(notes.animate_image(CHECKPOINT, PIA)), *g_nodes]
+    e_nodes, e_links = edit_nodes(3, "resize")
+    image_latent = Node("image_latent", "VAEEncode", "Image latent", 4)
+    a_nodes, a_links = animatediff_nodes(6, PIA)
+    motion_prompt, mp_link = motion_prompt_node(7, "smooth natural motion along the drag, camera still")
+    p_nodes, p_links = pia_nodes(7, "resize", paint=False)
     instructed = [
-        Node("instructions", "IV_ApplyInstructions", "Apply instructions", 6),
-        Node("guider", "CFGGuider", "Guider", 6, {"cfg": 7.5}),
+        Node("instructions", "IV_ApplyInstructions", "Apply instructions", 8),
+        Node("guider", "CFGGuider", "Guider", 8, {"cfg": 7.5}),
     ]
     i_links = [
         ("resize", 0, "image_latent", "pixels"),
@@ -128,18 +148,14 @@ def animate_image() -> Workflow:
         ("pia", "positive", "guider", "positive"),
         ("pia", "negative", "guider", "negative"),
     ]
-    s_nodes, s_links = custom_sampling_nodes(7, "guider", ("pia", "latent"))
+    s_nodes, s_links = custom_sampling_nodes(8, "guider", ("pia", "latent"))
     nodes += e_nodes + [image_latent] + a_nodes + [motion_prompt] + p_nodes + instructed + s_nodes
     links += e_links + a_links + [mp_link] + p_links + i_links + s_links
     groups = [
-        Group("1. Your image and the models", ["photo", "resize", "ckpt", "pos", "neg", "note"], BLUE),
-        Group(
-            "2. Drag: tracks on your image",
-            ["canvas", "flow", "preview", "save_preview", "save_flow", "image_latent"],
-            GREEN,
-        ),
+        Group("1. Your image, size and length, checkpoint", ["note", *keys(g_nodes)], BLUE),
+        Group("2. Drag: tracks on your image", [*keys(e_nodes), "image_latent"], GREEN),
         Group("3. Video model: PIA", ["motion", "animated", "motion_prompt", "pia"], PURPLE),
-        Group(SAMPLING, ["instructions", "guider", *[n.key for n in s_nodes]], ORANGE),
+        Group(f"4. {SAMPLING}", ["instructions", "guider", *keys(s_nodes)], ORANGE),
     ]
     return Workflow("interactivevideo_animate_image", nodes, links, groups)
 
@@ -147,43 +163,38 @@ def animate_image() -> Workflow:
 def paint_edit_clip() -> Workflow:
     """Your photo → paint (re-rendered by the content step) → AnimateDiff v3 clip showing the paint, every frame
     aligned to the edited photo: Apply Instructions on the MODEL line of a stock KSampler."""
-    nodes = [
-        *image_input_nodes(),
-        checkpoint_node(1),
-        *prompt_nodes(1, "a calm scene, photo"),
-        Node("note", "Note", "Read me", 1, {"text": MODELS_NOTE}, height=260),
-        Node("canvas", "IV_TrajectoryEditor", "Edit canvas", 2, {"frames": FRAMES}, width=420, height=560),
-    ]
-    links = [
-        ("photo", 0, "resize", "image"),
-        ("ckpt", "CLIP", "pos", "clip"),
-        ("ckpt", "CLIP", "neg", "clip"),
-        ("resize", 0, "canvas", "reference"),
-    ]
-    c_nodes, c_links = content_nodes(3, "resize")
-    a_nodes, a_links = animatediff_nodes(6, V3)
-    motion_prompt, mp_link = motion_prompt_node(6, "gentle motion, leaves swaying, camera still")
+    g_nodes, links = photo_nodes()
+    canvas, frames_link = canvas_node(3)
+    nodes = [note_node(notes.paint_edit_clip(CHECKPOINT, V3)), *g_nodes, canvas]
+    links += [("resize", 0, "canvas", "reference"), frames_link]
+    c_nodes, c_links = content_nodes(4, "resize")
+    a_nodes, a_links = animatediff_nodes(7, V3)
+    motion_prompt, mp_link = motion_prompt_node(7, "gentle motion, leaves swaying, camera still")
     rest = [
-        Node("align", "IV_ImageAlign", "Image alignment", 6, {"frames": FRAMES}),
+        Node("align", "IV_ImageAlign", "Image alignment", 8, {"frames": FRAMES}),
         Node(
             "video_latent",
             "EmptyLatentImage",
             "Video size and frames",
-            6,
+            8,
             {"width": SIZE, "height": SIZE, "batch_size": FRAMES},
         ),
-        Node("instructions", "IV_ApplyInstructions", "Apply instructions", 7),
+        Node("instructions", "IV_ApplyInstructions", "Apply instructions", 9),
         Node(
             "sample",
             "KSampler",
             "Sample video",
-            7,
+            9,
             {"seed": 7, "control_after_generate": "fixed", "steps": 25, "cfg": 7.5, "scheduler": "sgm_uniform"},
         ),
     ]
     r_links = [
         ("ckpt", "VAE", "align", "vae"),
         ("resize", 0, "align", "image"),
+        ("frames", 0, "align", "frames"),
+        ("width", 0, "video_latent", "width"),
+        ("height", 0, "video_latent", "height"),
+        ("frames", 0, "video_latent", "batch_size"),
         ("animated", 0, "instructions", "model"),
         ("paint", "paint", "instructions", "paint"),
         ("align", "align", "instructions", "align"),
@@ -192,18 +203,16 @@ def paint_edit_clip() -> Workflow:
         ("neg", 0, "sample", "negative"),
         ("video_latent", 0, "sample", "latent_image"),
     ]
-    o_nodes, o_links = video_out_nodes(8, "sample")
+    o_nodes, o_links = video_out_nodes(10, "sample")
     nodes += c_nodes + a_nodes + [motion_prompt] + rest + o_nodes
     links += c_links + a_links + [mp_link] + r_links + o_links
     groups = [
-        Group("1. Your image and the models", ["photo", "resize", "ckpt", "pos", "neg", "note"], BLUE),
-        Group("2. Paint, then the content step", ["canvas", *[n.key for n in c_nodes]], GREEN),
+        Group("1. Your image, size and length, checkpoint", ["note", *keys(g_nodes)], BLUE),
+        Group("2. Paint, then the content step", ["canvas", *keys(c_nodes)], GREEN),
         Group(
-            "3. Video model: AnimateDiff v3",
-            ["motion", "animated", "motion_prompt", "align", "video_latent"],
-            PURPLE,
+            "3. Video model: AnimateDiff v3", ["motion", "animated", "motion_prompt", "align", "video_latent"], PURPLE
         ),
-        Group(SAMPLING, ["instructions", "sample", *[n.key for n in o_nodes]], ORANGE),
+        Group(f"4. {SAMPLING}", ["instructions", "sample", *keys(o_nodes)], ORANGE),
     ]
     return Workflow("interactivevideo_paint_edit_clip", nodes, links, groups)
 
@@ -214,28 +223,16 @@ WAN_LOW = "wan2.2_i2v_low_noise_14B_fp8_scaled.safetensors"
 WAN_TEXT_ENCODER = "umt5_xxl_fp8_e4m3fn_scaled.safetensors"
 WAN_VAE = "wan_2.1_vae.safetensors"
 WAN_WIDTH, WAN_HEIGHT, WAN_FRAMES, WAN_STEPS = 832, 480, 81, 20  # 81 pixel frames = 21 latent frames (1 + 4k)
-WAN_TRACKS = tracks_json(WAN_WIDTH, WAN_HEIGHT, [[416, 260], [520, 220], [620, 200]], [80, 420])
 # ComfyUI's Wan templates' negative prompt (Wan was trained with it).
 WAN_NEGATIVE = (
     "色调艳丽，过曝，静态，细节模糊不清，字幕，风格，作品，画作，画面，静止，整体发灰，最差质量，低质量，JPEG压缩残留，丑陋的，"
     "残缺的，多余的手指，画得不好的手部，画得不好的脸部，畸形的，毁容的，形态畸形的肢体，手指融合，静止不动的画面，杂乱的背景，"
     "三条腿，背景人很多，倒着走"
 )
-
-WAN_MODELS_NOTE = (
-    "Models for this workflow (Wan 2.2 I2V A14B, two stages)\n\n"
-    f"- models/diffusion_models: {WAN_HIGH} and {WAN_LOW}\n"
-    f"- models/text_encoders: {WAN_TEXT_ENCODER}\n"
-    f"- models/vae: {WAN_VAE}\n\n"
-    "Other Wan models work too. Wan 2.1 I2V 480p/720p (wan2.1_i2v_480p_14B_fp16.safetensors or the 720p one): one "
-    "UNET loader, one Apply Instructions and one sampler over all steps. Wan 2.2 TI2V 5B "
-    "(wan2.2_ti2v_5B_fp16.safetensors with wan2.2_vae.safetensors in models/vae): Wan22ImageToVideoLatent instead of "
-    "WanImageToVideo, the wan2.2 VAE everywhere (Paint to edit, Image alignment, Decode video).\n\n"
-    "Edit your image in the Edit canvas: Tracks mode drags regions along paths (a click pins an anchor), Paint mode "
-    "paints over it. Queue once to see the image in the canvas, edit, queue again. Motion prompt: how the video "
-    "should move. Both Apply Instructions nodes must carry the same settings (strength, schedule, steering); "
-    "steering 'region clock' is Time-to-Move's dual clock (the edited region held until release_percent)."
-)
+# Under shift 8 a 20-step schedule's last σ is 0.30: end_percent 0.8 (σ 0.2) would instruct every step and end the
+# video on a blend of model and target; 0.6 (σ 0.4) leaves the last step to the model and keeps 0.78 of a drag under
+# the Gaussian prior, as SD1.5's default keeps 0.77 (docs/method.md; tests/comfy/test_wan_defaults.py).
+WAN_SHIFT, WAN_END_PERCENT = 8.0, 0.6
 
 
 def wan_model_nodes(col: int) -> tuple[list[Node], list[tuple]]:
@@ -243,12 +240,12 @@ def wan_model_nodes(col: int) -> tuple[list[Node], list[tuple]]:
     nodes, links = [], []
     for stage, file in (("high", WAN_HIGH), ("low", WAN_LOW)):
         nodes += [
-            Node(f"unet_{stage}", "UNETLoader", f"Load Wan 2.2 {stage} noise", col, {"unet_name": file}),
-            Node(f"shift_{stage}", "ModelSamplingSD3", f"Shift ({stage} noise)", col, {"shift": 8.0}),
+            Node(f"unet_{stage}", "UNETLoader", f"Load Wan 2.2 {stage} noise", col, {"unet_name": file}, width=460),
+            Node(f"shift_{stage}", "ModelSamplingSD3", f"Shift ({stage} noise)", col, {"shift": WAN_SHIFT}),
         ]
         links.append((f"unet_{stage}", 0, f"shift_{stage}", "model"))
     nodes += [
-        Node("clip", "CLIPLoader", "Load text encoder", col, {"clip_name": WAN_TEXT_ENCODER, "type": "wan"}),
+        Node("clip", "CLIPLoader", "Load text encoder", col, {"clip_name": WAN_TEXT_ENCODER, "type": "wan"}, width=460),
         Node("vae", "VAELoader", "Load Wan VAE", col, {"vae_name": WAN_VAE}),
     ]
     return nodes, links
@@ -265,7 +262,13 @@ def wan_sampling_nodes(col: int) -> tuple[list[Node], list[tuple]]:
     for stage, add_noise, start, end, leftover in stages:
         apply, sample = f"instructions_{stage}", f"sample_{stage}"
         nodes += [
-            Node(apply, "IV_ApplyInstructions", f"Apply instructions ({stage} noise)", col),
+            Node(
+                apply,
+                "IV_ApplyInstructions",
+                f"Apply instructions ({stage} noise)",
+                col,
+                {"end_percent": WAN_END_PERCENT},
+            ),
             Node(
                 sample,
                 "KSamplerAdvanced",
@@ -302,16 +305,15 @@ def wan_drag_and_paint() -> Workflow:
     """Your image → drag and paint on it → Wan 2.2 I2V A14B (two experts, stock KSamplerAdvanced) with Apply
     Instructions on both MODEL lines: paint, drag and alignment to the edited image, no content re-render (there is
     no image model here)."""
-    nodes = [
-        *image_input_nodes(WAN_WIDTH, WAN_HEIGHT, "Resize"),
-        Node("note", "Note", "Read me", 0, {"text": WAN_MODELS_NOTE}, width=420, height=420),
-    ]
-    links = [("photo", 0, "resize", "image")]
-    m_nodes, m_links = wan_model_nodes(1)
-    e_nodes, e_links = edit_nodes(2, "resize", WAN_FRAMES, WAN_TRACKS, preview_fps=16.0)
+    sizes = size_and_length_nodes(1, WAN_WIDTH, WAN_HEIGHT, WAN_FRAMES)
+    i_nodes, i_links = image_input_nodes(2)
+    nodes = [note_node(notes.wan_drag_and_paint(WAN_HIGH, WAN_LOW, WAN_TEXT_ENCODER, WAN_VAE)), *sizes, *i_nodes]
+    links = list(i_links)
+    m_nodes, m_links = wan_model_nodes(3)
+    e_nodes, e_links = edit_nodes(4, "resize", preview_fps=16.0)
     edits = [
-        Node("paint", "IV_PaintEncode", "Paint to edit", 3),
-        Node("align", "IV_ImageAlign", "Image alignment", 3, {"frames": WAN_FRAMES}),
+        Node("paint", "IV_PaintEncode", "Paint to edit", 5),
+        Node("align", "IV_ImageAlign", "Image alignment", 5, {"frames": WAN_FRAMES}),
     ]
     ed_links = [
         ("vae", 0, "paint", "vae"),
@@ -320,21 +322,22 @@ def wan_drag_and_paint() -> Workflow:
         ("canvas", "paint_mask", "paint", "mask"),
         ("vae", 0, "align", "vae"),
         ("resize", 0, "align", "image"),
+        ("frames", 0, "align", "frames"),
     ]
     conditioning = [
         Node(
             "motion_prompt",
             "CLIPTextEncode",
             "Motion prompt",
-            5,
+            7,
             {"text": "the scene comes alive with smooth natural motion along the drag, camera still"},
         ),
-        Node("neg", "CLIPTextEncode", "Negative prompt", 5, {"text": WAN_NEGATIVE}),
+        Node("neg", "CLIPTextEncode", "Negative prompt", 7, {"text": WAN_NEGATIVE}),
         Node(
             "i2v",
             "WanImageToVideo",
             "Wan image to video",
-            5,
+            7,
             {"width": WAN_WIDTH, "height": WAN_HEIGHT, "length": WAN_FRAMES, "batch_size": 1},
         ),
     ]
@@ -345,16 +348,20 @@ def wan_drag_and_paint() -> Workflow:
         ("neg", 0, "i2v", "negative"),
         ("vae", 0, "i2v", "vae"),
         ("resize", 0, "i2v", "start_image"),
+        ("width", 0, "i2v", "width"),
+        ("height", 0, "i2v", "height"),
+        ("frames", 0, "i2v", "length"),
     ]
-    s_nodes, s_links = wan_sampling_nodes(6)
-    o_nodes, o_links = video_out_nodes(8, "sample_low", ("vae", 0), fps=16.0, prefix="interactivevideo/wan_video")
+    s_nodes, s_links = wan_sampling_nodes(8)
+    o_nodes, o_links = video_out_nodes(10, "sample_low", ("vae", 0), fps=16.0, prefix="interactivevideo/wan_video")
     nodes += m_nodes + e_nodes + edits + conditioning + s_nodes + o_nodes
     links += m_links + e_links + ed_links + c_links + s_links + o_links
     groups = [
-        Group("1. Your image and the Wan models", ["photo", "resize", "note", *[n.key for n in m_nodes]], BLUE),
-        Group("2. Your edits: drag and paint", [*[n.key for n in e_nodes], "paint", "align"], GREEN),
-        Group("3. Wan conditioning", ["motion_prompt", "neg", "i2v"], PURPLE),
-        Group(SAMPLING, [*[n.key for n in s_nodes], *[n.key for n in o_nodes]], ORANGE),
+        Group("1. Your image, size and length", ["note", *keys(i_nodes), *keys(sizes)], BLUE),
+        Group("2. Wan 2.2 models", keys(m_nodes), GREY),
+        Group("3. Your edits: drag and paint", [*keys(e_nodes), "paint", "align"], GREEN),
+        Group("4. Wan conditioning", ["motion_prompt", "neg", "i2v"], PURPLE),
+        Group(f"5. {SAMPLING}", [*keys(s_nodes), *keys(o_nodes)], ORANGE),
     ]
     return Workflow("interactivevideo_wan_drag_and_paint", nodes, links, groups)
 

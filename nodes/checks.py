@@ -8,6 +8,10 @@ from a folder are current), a STRING at most ``MAX_TEXT_CHARS`` characters. A ne
 it. (Not V3 ``validate_inputs``: defining it makes ComfyUI skip its own range checks.)
 
 ``require_memory`` is the size guard: a node states the bytes a request needs before allocating them.
+
+The pack's HTTP routes check request values with the same ``value_problem`` (``comfy_internals/routes.py``,
+``checked_value``): the live preview's fields against the nodes' own declarations (``input_spec``) with the same
+memory guard (``memory_shortfall``), the reference route's against the resize nodes' declarations; one set of limits.
 """
 
 from __future__ import annotations
@@ -60,7 +64,7 @@ def check_inputs(cls: type[io.ComfyNode], values: dict[str, Any]) -> None:
         value = values.get(spec.id)
         if value is None:
             continue  # an optional input left unconnected
-        problem = _problem(spec, value)
+        problem = value_problem(spec, value)
         if problem:
             raise InputError(f"{node}: '{spec.id}' {problem}")
 
@@ -90,7 +94,16 @@ def _short(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
 
 
-def _problem(spec, value: Any) -> str | None:
+def input_spec(cls: type[io.ComfyNode], input_id: str):
+    """The declaration of input ``input_id`` in ``cls``'s schema (its type, range, options, default)."""
+    schema = cls.define_schema()  # not GET_SCHEMA: it writes class attributes, and ComfyUI runs a locked clone
+    for spec in schema.inputs:
+        if spec.id == input_id:
+            return spec
+    raise KeyError(f"{schema.node_id} has no input {input_id!r}")
+
+
+def value_problem(spec, value: Any) -> str | None:
     """What is wrong with ``value`` for input ``spec`` (a phrase after the input's name), or None."""
     if isinstance(spec, io.Float.Input):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -149,12 +162,17 @@ def require_memory(cls: type[io.ComfyNode], need: int, what: str, reduce: str, d
 
     ``what``: the request in words (e.g. "16 frames of 8192x8192 flow"); ``reduce``: what the user can lower.
     """
+    shortfall = memory_shortfall(need, device)
+    if shortfall:
+        raise InputError(f"{display_name(cls)}: {what} {shortfall}; reduce {reduce}")
+
+
+def memory_shortfall(need: int, device: str = "cpu") -> str | None:
+    """The phrase "needs about X of memory, and only Y is free" when ``need`` bytes exceed what ``device`` has free."""
     free = ci.free_memory(device)
     if need > free:
-        raise InputError(
-            f"{display_name(cls)}: {what} needs about {_gib(need)} of memory, and only {_gib(free)} is free; "
-            f"reduce {reduce}"
-        )
+        return f"needs about {_gib(need)} of memory, and only {_gib(free)} is free"
+    return None
 
 
 def _gib(n: float) -> str:

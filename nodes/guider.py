@@ -21,7 +21,7 @@ from .comfy_internals import (
 MODES = ("residual", "dual")
 
 BLEND_DESCRIPTION = (
-    "The instructions compose by one rule (README, 'Instructions'): all roles share one target per frame f, the "
+    "The instructions compose by one rule (docs/method.md, 'Instructions'): all roles share one target per frame f, the "
     "edited image E = z₀ + P⊙(z₀′ − z₀) moved along the flow, T_f = warp(E, flow_f), and their regions combine by "
     "max, M_f = max(paint region moved along the flow, the flow's weight, alignment affinity a_f): inside paint "
     "the paint shows, inside a dragged region the moved image, elsewhere alignment pulls toward the same moved, "

@@ -15,7 +15,8 @@ import torch
 from comfy_api.latest import io, ui
 
 from ..core.flow import Flow as FlowPayload
-from ..core.flow import flow_bytes, flow_to_color, tracks_to_flow
+from ..core.flow import flow_bytes, tracks_to_flow
+from ..core.flow_color import flow_to_color
 from ..core.paint import composite_paint, load_layer
 from ..core.trajectory import from_point_tracks, parse_tracks, to_point_tracks
 from ..core.warp import warp
@@ -48,8 +49,12 @@ class IV_TrajectoryEditor(io.ComfyNode):
                 "undo/redo. The tracks are stored as JSON in `tracks` (also typed or sent over the API: this pack's "
                 "format, WanTrackToVideo / KJNodes Spline Editor lists, DragNUWA [[x, y], ...] lists); the paint "
                 "layer is a PNG in ComfyUI's input folder named by `paint`. Outputs the tracks, the painted image "
-                "and the paint mask (its coverage) for Paint Encode."
+                "and the paint mask (its coverage) for Paint Encode. An output node: select it and run only it "
+                "(▶ above the selection) to make just the picture it draws on, before rendering any video."
             ),
+            # Runnable on its own (the frontend's "execute to selected output nodes"): a generated intermediate
+            # image reaches the canvas without the video stages running.
+            is_output_node=True,
             inputs=[
                 io.String.Input(
                     "tracks",

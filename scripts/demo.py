@@ -1,10 +1,15 @@
-"""The pack's main job, headless: the full InteractiveVideo pipeline through a real ComfyUI server.
+"""The pack's main job, headless, through a real ComfyUI server.
 
-Runs workflows/api/interactivevideo_full_pipeline.json (the shipped workflow's API prompt) and writes to the output
-folder: the video, the motion preview, the flow colours, and report.txt (stage timings, frames, resolution,
-models). Real models are used when given (flags, IV_CHECKPOINT / IV_MOTION_MODULE, or COMFYUI_DIR's own model
-folders); otherwise embedded defaults with RANDOM weights are generated: they exercise every stage of the
-pipeline and give noise-like frames.
+Default: a drag and a paint on the small Wan 2.1 image-to-video model trained here on procedural clips
+(devkit/tiny_wan, committed files): a scene, one object dragged along a curved track, another recoloured, the clip
+tied to the image; rendered with and without the instructions from the same seed and measured with the scene's
+ground truth. Writes video.webp (with), video_without_instructions.webp, frame_strip.png (the requested track
+and the tracked path drawn on frames of both), motion_preview.webp, flow_colours.png and report.txt.
+
+--sd15: the full InteractiveVideo pipeline on SD1.5 + PIA (workflows/api/interactivevideo_full_pipeline.json):
+real models when given (flags, IV_CHECKPOINT / IV_MOTION_MODULE, or COMFYUI_DIR's own model folders), otherwise
+generated defaults with RANDOM weights that exercise every stage of the pipeline and give noise-like frames;
+writes video.mp4, motion_preview.webp, flow_colours.png and report.txt.
 """
 
 from __future__ import annotations
@@ -28,10 +33,7 @@ ROOT = REPO
 WORKFLOW = ROOT / "workflows" / "api" / "interactivevideo_full_pipeline.json"
 SPEC = full_pipeline()
 # Stages of the report: the shipped workflow's groups (node titles in each).
-STAGES = {
-    group.title: tuple(node.title for node in SPEC.nodes if node.key in group.nodes)
-    for group in SPEC.groups
-}
+STAGES = {group.title: tuple(node.title for node in SPEC.nodes if node.key in group.nodes) for group in SPEC.groups}
 
 
 class DemoError(Exception):
@@ -39,7 +41,9 @@ class DemoError(Exception):
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="bash scripts/demo.sh", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        prog="bash scripts/demo.sh --sd15", description="The full pipeline on SD1.5 + PIA (see scripts/demo.py)."
+    )
     p.add_argument(
         "--checkpoint",
         type=Path,
@@ -95,6 +99,11 @@ def link_model(src: Path, folder: Path) -> str:
 
 
 def main(argv: list[str]) -> int:
+    if "--sd15" not in argv:
+        from demo_wan import main as tiny_wan_main
+
+        return tiny_wan_main(argv)
+    argv = [a for a in argv if a != "--sd15"]
     try:
         args = parse_args(argv)
     except DemoError as e:

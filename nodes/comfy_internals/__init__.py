@@ -9,6 +9,8 @@ reaching into ``comfy.*`` themselves. One module per concern:
 - ``animatediff``: the motion-module model folder and loading, UNet injection, beta schedule, PIA's conv_in
 - ``files``: files in ComfyUI's input folder (the paint layer)
 - ``preview``: the edit canvas's live motion preview, a route on ComfyUI's server (``PromptServer``)
+- ``reference``: the edit canvas's picture before any run when resize nodes feed it, a route running those nodes
+- ``routes``: adding a route to ComfyUI's server once
 - ``vae``: video VAEs' temporal stride, images encoded as the codes the instructions use
 - ``runtime``: the interrupt flag (for long loops) and free memory (for size guards)
 """
@@ -24,6 +26,7 @@ from .animatediff import (
 )
 from .files import blocked_output, resolve_input_file
 from .preview import register_preview_route
+from .reference import register_reference_route
 from .runtime import free_memory, interrupt_check
 from .sampling import (
     SAMPLER_NAMES,
@@ -58,6 +61,7 @@ __all__ = [
     "random_noise",
     "register_motion_module_folder",
     "register_preview_route",
+    "register_reference_route",
     "resolve_input_file",
     "sample_like_ksampler",
     "sd15_process_latent_in",

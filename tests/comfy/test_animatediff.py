@@ -329,8 +329,8 @@ def test_bad_affinity_is_reported_by_the_node(run_node, vae):
 
 @pytest.mark.slow
 def test_motion_modules_follow_the_model_dtype_and_load_with_it(run_node, base_and_v3):
-    _, weights = base_and_v3
-    half = sd15.build_model(seed=0, dtype=torch.float16)
+    base, weights = base_and_v3
+    half = sd15.build_model(dtype=torch.float16, state=base.model.diffusion_model.state_dict())  # cast, not redrawn
     animated = apply(run_node, half, weights)
     modules = [m for v in animated.object_patches.values() if isinstance(v, torch.nn.Module) for m in v.children()]
     modules = [m for m in modules if isinstance(m, MotionModule)]

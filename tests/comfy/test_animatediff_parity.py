@@ -1,12 +1,14 @@
 """Parity with diffusers, the reference implementation of AnimateDiff and PIA.
 
 The same random SD1.5 UNet (original-format weights) and a random motion module with exactly the real file's
-keys and shapes (v2, v3, PIA manifests) run through this pack in ComfyUI and through diffusers'
-``UNetMotionModel`` (weights converted by diffusers' own helpers). One UNet forward on a 16-frame latent with
-cond and uncond batched as two clips, and one full CFG Euler step, must agree within 1e-3 (fp32).
+keys and shapes (v2 and PIA manifests) run through this pack in ComfyUI and through diffusers'
+``UNetMotionModel`` (weights converted by diffusers' own helpers). One UNet forward on an 8-frame latent (8×8
+cells, 64 px) with cond and uncond batched as two clips, and one full CFG Euler step, must agree within 1e-3
+(fp32; measured 3e-6 and 2e-4). v3's file is v2's without the mid block and PIA's without its conv_in, so these
+two cases hold every layer v3 has.
 
-Full-size models: each case holds ≈ 5–7 GiB at its peak and takes a few minutes on two CPU cores; the
-ComfyUI side is computed and freed before diffusers' side is built.
+Full-size models: each case holds ≈ 5–7 GiB at its peak, the UNet's random weights (3.4 GB, drawn once for the
+module) included; the ComfyUI side is computed and freed before diffusers' side is built.
 """
 
 import gc
@@ -23,7 +25,7 @@ from comfyui_interactivevideo.devkit import sd15
 
 pytestmark = pytest.mark.slow
 
-FRAMES, SIZE, CFG = 16, 16, 7.5
+FRAMES, SIZE, CFG = 8, 8, 7.5
 UNET_SEED = 0
 # Two sigmas of the 1000-step grid below sigma_max, so neither side rescales the initial noise differently.
 T_FROM, T_TO = 799, 599
@@ -49,11 +51,17 @@ def _inputs(pia: bool):
     }
 
 
-def _comfy_side(run_node, name: str, motion: dict, inp: dict, tmp_name: str):
+@pytest.fixture(scope="module")
+def unet():
+    """The random UNet's weights (LDM naming), drawn once: both sides of both cases hold these values."""
+    return sd15.unet_state_dict(UNET_SEED)
+
+
+def _comfy_side(run_node, unet: dict, motion: dict, inp: dict, tmp_name: str):
     """UNet forward and one CFG Euler step through the pack's nodes in ComfyUI."""
     folder = folder_paths.get_folder_paths("animatediff_models")[0]
     path = ad.save(motion, Path(folder) / tmp_name)
-    base = sd15.build_model(seed=UNET_SEED)
+    base = sd15.build_model(state=unet)
     weights = run_node("IV_LoadMotionModule", motion_module=tmp_name).result[0]
     model = run_node(
         "IV_ApplyAnimateDiff",
@@ -90,10 +98,10 @@ def _comfy_side(run_node, name: str, motion: dict, inp: dict, tmp_name: str):
     return eps, step, sigmas, plain
 
 
-def _diffusers_side(motion: dict, inp: dict, sigmas: torch.Tensor):
+def _diffusers_side(unet_ldm: dict, motion: dict, inp: dict, sigmas: torch.Tensor):
     from diffusers import EulerDiscreteScheduler
 
-    unet = ad.diffusers_unet_motion(sd15.unet_state_dict(UNET_SEED), motion)
+    unet = ad.diffusers_unet_motion(unet_ldm, motion)
 
     def forward(latents_bcfhw, t):
         context = torch.cat([inp["cond"], inp["uncond"]]).repeat_interleave(FRAMES, dim=0)  # [B·F, 77, 768]
@@ -116,13 +124,13 @@ def _diffusers_side(motion: dict, inp: dict, sigmas: torch.Tensor):
     return eps, step, sched.sigmas[:2]
 
 
-@pytest.mark.parametrize("name", ad.NAMES)
-def test_unet_forward_and_sampler_step_match_diffusers(run_node, name):
+@pytest.mark.parametrize("name", ["mm_sd_v15_v2", "pia"])
+def test_unet_forward_and_sampler_step_match_diffusers(run_node, unet, name):
     motion = ad.state_dict(name, seed=11)
     inp = _inputs(pia=name == "pia")
-    eps_c, step_c, sigmas, plain = _comfy_side(run_node, name, motion, inp, f"parity_{name}.safetensors")
+    eps_c, step_c, sigmas, plain = _comfy_side(run_node, unet, motion, inp, f"parity_{name}.safetensors")
     gc.collect()
-    eps_d, step_d, sigmas_d = _diffusers_side(motion, inp, sigmas)
+    eps_d, step_d, sigmas_d = _diffusers_side(unet, motion, inp, sigmas)
 
     # The schedules agree (AnimateDiff's betas: ComfyUI's sqrt_linear is diffusers' linear).
     assert torch.allclose(sigmas_d.float(), sigmas, rtol=1e-5)

@@ -20,6 +20,7 @@ from comfyui_interactivevideo.core.trajectory import parse_tracks
 from comfyui_interactivevideo.devkit import comfy_env
 from comfyui_interactivevideo.nodes import NODES, checks
 from comfyui_interactivevideo.nodes import comfy_internals as ci
+from comfyui_interactivevideo.nodes import trajectory as trajectory_nodes
 
 comfy_env.boot()
 
@@ -162,13 +163,14 @@ def flow_inputs(tracks, size):
     return dict(tracks=tracks, width=size, height=size, interpolation="linear", falloff=1.0, radius=0.0)
 
 
-def test_a_flow_larger_than_free_memory_fails_fast_and_says_what_to_reduce():
+def test_a_flow_larger_than_free_memory_fails_fast_and_says_what_to_reduce(monkeypatch):
+    """Refused before any of the work starts (no flow computed, nothing allocated), checked as an event, not timed."""
+    started = []
+    monkeypatch.setattr(trajectory_nodes, "tracks_to_flow", lambda *a, **k: started.append(a))
     tracks = edited(4096)
-    start = time.perf_counter()
     with pytest.raises(checks.InputError, match="needs about .* GiB of memory.*reduce the frames") as e:
         comfy_env.run_node("IV_TrajectoryToFlow", **flow_inputs(tracks, 8192))
-    elapsed = time.perf_counter() - start
-    assert elapsed < 1.0, elapsed
+    assert started == []
     assert e.value.args[0].startswith("Trajectory to Flow (IV): a flow of 4096 frames at 8192x8192")
 
 
@@ -181,12 +183,21 @@ def test_the_size_guard_compares_with_the_free_memory(monkeypatch):
         comfy_env.run_node("IV_TrajectoryToFlow", **flow_inputs(tracks, 64))
 
 
-def test_an_interrupt_stops_a_2000_track_flow_within_a_second():
+def test_an_interrupt_stops_a_2000_track_flow_at_its_next_check(monkeypatch):
+    """The Cancel button stops a long flow at the first interrupt check after it is pressed (core.flow checks
+    between steps of its per-track work, a few milliseconds apart): counted in checks, not timed, so a loaded
+    machine cannot fail it. Control: the flow had made 200 checks before the interrupt and was still running."""
     gen = torch.Generator().manual_seed(0)
     points = (torch.rand(2000, 2, 2, generator=gen) * 64).tolist()
     tracks = parse_tracks({"version": 1, "width": 64, "height": 64, "tracks": [{"points": p} for p in points]})
     tracks = edited(16, tracks.to_json())
-    outcome = {}
+    outcome, checked = {}, {"before": 0, "after": 0}
+
+    def counted_check():
+        checked["after" if comfy.model_management.processing_interrupted() else "before"] += 1
+        ci.interrupt_check()
+
+    monkeypatch.setattr(trajectory_nodes, "interrupt_check", counted_check)
 
     def work():
         try:
@@ -194,22 +205,20 @@ def test_an_interrupt_stops_a_2000_track_flow_within_a_second():
             outcome["result"] = "finished"
         except comfy.model_management.InterruptProcessingException:
             outcome["result"] = "interrupted"
-        outcome["end"] = time.perf_counter()
 
     thread = threading.Thread(target=work)
     thread.start()
     try:
-        time.sleep(2.0)
+        deadline = time.monotonic() + 120  # bounds a hang only
+        while checked["before"] < 200 and thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert thread.is_alive(), "the 2000-track flow ended before the interrupt: the test shows nothing"
-        start = time.perf_counter()
         comfy.model_management.interrupt_current_processing(True)
-        thread.join(timeout=30)
+        thread.join(timeout=120)
     finally:
         comfy.model_management.interrupt_current_processing(False)
     assert outcome.get("result") == "interrupted", outcome
-    latency = outcome["end"] - start
-    print(f"interrupt latency {latency * 1000:.0f} ms")
-    assert latency < 1.0, latency
+    assert checked["before"] >= 200 and checked["after"] == 1, checked
 
 
 @pytest.mark.parametrize("cls", NODES, ids=lambda c: c.__name__)

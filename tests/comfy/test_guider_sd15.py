@@ -10,7 +10,7 @@ import torch
 
 from comfyui_interactivevideo.core.instructions import Paint
 
-FRAMES, H, W = 4, 16, 16
+FRAMES, H, W = 2, 16, 16  # frames are independent here (no motion module): two suffice
 
 
 def disk(cy, cx, r):
@@ -28,7 +28,7 @@ def outputs(run_node, pack):
     target = torch.randn(1, 4, H, W, generator=torch.Generator().manual_seed(4)) * 4
     mask = disk(8, 8, 4).view(1, 1, H, W)
     latent = {"samples": torch.zeros(FRAMES, 4, H, W)}
-    sigmas = run_node("BasicScheduler", model=model, scheduler="normal", steps=4, denoise=1.0).result[0]
+    sigmas = run_node("BasicScheduler", model=model, scheduler="normal", steps=3, denoise=1.0).result[0]
     sampler = run_node("KSamplerSelect", sampler_name="euler").result[0]
     noise = run_node("RandomNoise", noise_seed=123).result[0]
 

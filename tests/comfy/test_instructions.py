@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import nodes
-from comfyui_interactivevideo.core.instructions import Align, Paint
+from comfyui_interactivevideo.core.instructions import Align
 from comfyui_interactivevideo.devkit import scenes
 from comfyui_interactivevideo.devkit.priors import analytic, gaussian
 from comfyui_interactivevideo.devkit.scenes import FRAMES, H, W
@@ -80,8 +80,6 @@ def test_each_instruction_lands_through_comfyui_samplers(run_node, small_model, 
     model = analytic(small_model, model_space(small_model, sc.video))
     out = ENTRIES[entry](run_node, model, torch.zeros(FRAMES, 4, H, W), **sc.instructions(roles))
     torch.testing.assert_close(out, sc.expected(roles), atol=1e-4, rtol=0)
-    if len(roles) > 1:  # control: the old rule (a mean of targets) is measurably different here
-        assert float((scenes.mean_rule(sc, roles) - sc.expected(roles)).abs().max()) > 1.0
 
 
 @pytest.mark.parametrize("roles", [{"paint", "align"}, {"drag", "align"}, {"paint", "drag", "align"}], ids=ID)
@@ -338,7 +336,6 @@ def test_clear_errors(run_node, small_model):
             paint=sc.paint(),
             **{**SCHEDULE, "start_percent": 0.9, "end_percent": 0.2},
         )
-    assert isinstance(sc.paint(), Paint)
 
 
 # ---- the defaults ------------------------------------------------------------------------------------------
@@ -346,9 +343,11 @@ def test_clear_errors(run_node, small_model):
 
 def test_the_default_schedule_lands_and_leaves_the_last_steps_to_the_model(run_node, small_model, pack):
     """Under the exact denoiser of unit-spread Gaussian data (what early steps do carries to the end, and the model
-    pulls back toward its own mean at every σ it is left alone), the default schedule keeps >= 0.75 of the
-    instructed change inside the paint (measured 0.77 at 20 steps; 0.89 with end 0.9, 0.99 with 0.95), and the
-    last steps' predictions are the model's own."""
+    pulls back toward its own mean at every σ it is left alone), the default schedule makes three quarters of the
+    instructed change inside the paint, in its direction (measured 0.751 along it, 0.15 of it across, at 20 steps;
+    0.88 / 0.09 with end 0.9, 0.99 / 0.02 with 0.95), and the last steps' predictions are the model's own.
+    Controls: twice the change, or a change of that size toward another image, fall outside the bounds; the old
+    defaults (strength 0.5 to the end) act at every step."""
     from comfyui_interactivevideo.core.blend import DEFAULT_SCHEDULE
 
     sc = scenes.scene()
@@ -369,8 +368,14 @@ def test_the_default_schedule_lands_and_leaves_the_last_steps_to_the_model(run_n
     d = DEFAULT_SCHEDULE
     out, acted = run({"strength": d.strength, "start_percent": d.start, "end_percent": d.end, "curve": d.curve})
     target = sc.edited()
-    landed = float((out - plain)[:, :, inside].norm() / (target - plain)[:, :, inside].norm())
-    assert landed >= 0.75
+    along, across = scenes.change_made(out, plain, target, inside)
+    assert 0.7 <= along <= 1.0 and across <= 0.25, (along, across)
+    assert scenes.change_made(2 * out - plain, plain, target, inside)[0] > 1.0
+    elsewhere = (
+        plain
+        + (sc.image[0] - plain) * (target - plain)[:, :, inside].norm() / (sc.image[0] - plain)[:, :, inside].norm()
+    )
+    assert scenes.change_made(elsewhere, plain, target, inside)[1] > 0.25
     assert acted[0] and not any(acted[-3:])  # the model alone refines the last steps
     # Control: the old defaults (strength 0.5 to the end) make every step's prediction, the last included, a
     # latent average of the model's and the target.

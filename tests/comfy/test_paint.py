@@ -49,20 +49,27 @@ def layer_stroke(opacity: float, width: int = 6) -> torch.Tensor:
 @pytest.mark.parametrize("opacity", [0.5, 1.0])
 def test_opacity_applies_once(run_node, vae, opacity):
     """The canvas gives painted (composited at the stroke's opacity) and paint_mask (the alpha). At strength 1 the
-    instruction's target inside the stroke must be the painted image itself: the opacity, once."""
+    instruction's target inside the stroke must be what should show: the VAE's code of the image with the stroke
+    over it at its opacity (written out here), the opacity applied once."""
     original, _ = images()
     painted, alpha = composite_paint(original, layer_stroke(opacity))
     paint, _ = run_node(
         "IV_PaintEncode", vae=vae, original=original, painted=painted, mask=alpha, threshold=0.04, grow=0, feather=0
     ).result
-    composed = compose(1, paints=[paint])
+    should_show = original.clone()
+    should_show[0, 29:35, 8:88] = (1 - opacity) * original[0, 29:35, 8:88] + opacity * torch.tensor([1.0, 0.9, 0.1])
+    expected = vae.encode(should_show)[0]
+    target = compose(1, paints=[paint]).target[0]
     cells = paint.region[0, 0] == 1.0
     assert int(cells.sum()) == 10 * 2  # the line's latent cells (cols 1-10, rows 3-4), fully weighted
-    torch.testing.assert_close(composed.target[0][:, cells], paint.painted[0][:, cells])
-    # Control: the old reading, region = alpha on top of the composited image, applies the opacity twice.
+    torch.testing.assert_close(target[:, cells], expected[:, cells], atol=1e-4, rtol=0)
+    # Controls: the old reading (region = alpha on top of the composited image) applies the opacity twice; without
+    # the paint the target is the original's code. Both are rejected.
+    original_code = vae.encode(original)[0]
     if opacity < 1.0:
-        twice = paint.original + opacity * (paint.painted - paint.original)
-        assert not torch.allclose(twice[0][:, cells], composed.target[0][:, cells], atol=1e-3)
+        twice = original_code + opacity * (expected - original_code)
+        assert float((twice - expected)[:, cells].abs().amax()) > 1e-2
+    assert float((original_code - expected)[:, cells].abs().amax()) > 1e-2
 
 
 def test_a_thin_stroke_covers_the_latent_cells_it_crosses(run_node, vae):

@@ -3,7 +3,6 @@ and a core Wan image-to-video graph samples with them."""
 
 import comfy.latent_formats
 import comfy.ldm.wan.vae
-import comfy.ldm.wan.vae2_2
 import comfy.model_base
 import comfy.model_sampling
 import comfy.sd
@@ -125,17 +124,3 @@ def test_core_wan_image_to_video_ksampler_run(wan_i2v, wan_vae, run_node):
     assert concat.shape == (2, 20, 2, 8, 8)  # cond and uncond batched: 4 mask + 16 image channels
     # concat_cond inverts the node's mask: 1 where the frame is given (latent frame 0), 0 elsewhere.
     assert torch.all(concat[:, :4, 0] == 1) and torch.all(concat[:, :4, 1] == 0)
-
-
-@pytest.mark.slow
-def test_wan22_vae_is_detected_and_encodes_at_16x(pack):
-    """The real-size Wan 2.2 VAE (705 M parameters, 1.4 GB in bf16): 48 channels, 16x spatial, 4x temporal."""
-    sd = comfy.utils.load_torch_file(str(wan.wan22_vae_file()))
-    file_keys = set(sd)
-    vae = comfy.sd.VAE(sd=sd)
-    assert type(vae.first_stage_model) is comfy.ldm.wan.vae2_2.WanVAE
-    assert set(vae.first_stage_model.state_dict()) == file_keys
-    assert vae.latent_channels == 48
-    latent = vae.encode(torch.rand(5, 64, 64, 3))
-    assert latent.shape == (1, 48, 2, 4, 4) and torch.isfinite(latent).all()
-    assert vae.decode(latent).shape == (1, 5, 64, 64, 3)

@@ -10,7 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
-from comfyui_interactivevideo.core.flow import flow_bytes, flow_to_color, tracks_to_flow
+from comfyui_interactivevideo.core.flow import flow_bytes, tracks_to_flow
+from comfyui_interactivevideo.core.flow_color import flow_to_color
 from comfyui_interactivevideo.core.paint import MAX_LAYER_PIXELS, PaintLayerError, load_layer
 from comfyui_interactivevideo.core.trajectory import MAX_COORDINATE, MAX_TRACKS, TrackError, parse_tracks
 

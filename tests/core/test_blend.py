@@ -92,9 +92,23 @@ def test_region_clock_keeps_the_region_on_the_noised_reference_with_the_same_noi
             torch.testing.assert_close(x[inside], reference[inside], atol=1e-5, rtol=0)
         if i == 19:  # released for the last steps: the model's own
             assert float((x - reference)[inside].abs().amax()) > 0.1
-    # Background pinned with weight 0.6 until 0.5: toward the reference but not on it.
+    # Background pinned with weight 0.6 until 0.5: toward the reference but not on it. Euler is linear in the
+    # predictions and a run predicting T stays on the noised reference, so after step 9 (σ 0.5) the background is
+    # exactly 60 % of the way from the model's own run to the reference.
     x_mid = _flow_euler(eps, sigmas, pinned)[9]
-    assert float((x_mid - ((1 - 0.5) * target + 0.5 * eps))[~inside].abs().amax()) > 0.1
+    alone = _flow_euler(eps, sigmas, lambda x, i, s: model[i])[9]
+    reference = (1 - 0.5) * target + 0.5 * eps
+    towards = alone + 0.6 * (reference - alone)
+    torch.testing.assert_close(x_mid[~inside], towards[~inside], atol=1e-5, rtol=0)
+    assert float((x_mid - reference)[~inside].abs().amax()) > 0.1
+
+    # Control: a background clock that never acts leaves the model's own run, which the check above rejects.
+    def region_only(x, i, s):
+        w = clock.weight(region, align, 1.0 - s, Schedule(0.0, 0.0, 0.5))
+        return model[i] if w is None else pull(model[i], target, w, 1.0)
+
+    x_idle = _flow_euler(eps, sigmas, region_only)[9]
+    assert float((x_idle - towards)[~inside].abs().amax()) > 1.0
 
     def residual(x, i, s):
         return pull(model[i], target, region, 0.5)

@@ -202,7 +202,7 @@ def test_flow_colours_follow_the_standard_wheel():
 
 
 def test_flow_stays_within_the_documented_reach_of_a_drag():
-    """README: zero flow farther than R = (1 + falloff) × radius from the segment start -> current place, except
+    """docs/method.md: zero flow farther than R = (1 + falloff) × radius from the segment start -> current place, except
     the square end of the trail, up to R behind the start and R to either side (+3 px on the 2-pixel grid)."""
     radius, falloff, size = 36.0, 1.0, 256
     start, end = torch.tensor([90.0, 128.0]), torch.tensor([190.0, 128.0])
@@ -227,5 +227,5 @@ def test_flow_stays_within_the_documented_reach_of_a_drag():
         moving = flow[f].norm(dim=-1) > 1e-6
         assert not (moving & (to_segment > reach + slack) & ~square_end).any(), f"frame {f}"
         beyond_segment = max(beyond_segment, float(to_segment[moving].max()))
-    # The square end is really used: the old README's bound (R from the segment, no square end) does not hold.
+    # The square end is really used: the old documented bound (R from the segment, no square end) does not hold.
     assert beyond_segment > 1.3 * reach

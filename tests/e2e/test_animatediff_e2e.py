@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from comfyui_interactivevideo.devkit import animatediff as ad
-from comfyui_interactivevideo.devkit import sd15
+from comfyui_interactivevideo.devkit import pipeline, sd15
+from comfyui_interactivevideo.devkit.server import link
 
 pytestmark = pytest.mark.slow
 
@@ -20,12 +20,12 @@ FRAMES = 16
 
 @pytest.fixture(scope="module")
 def model_files(server):
-    ckpt = server.base / "models" / "checkpoints" / "sd15_random.safetensors"
-    if not ckpt.exists():
-        ckpt.symlink_to(sd15.checkpoint_file())
-    mm = ad.save(ad.state_dict("pia", seed=3), server.base / "models" / "animatediff_models" / "pia_random.safetensors")
-    yield ckpt.name, mm.name
-    mm.unlink()
+    """The cached random checkpoint and PIA file. The motion module under a name of its own: a Load Motion Module
+    (IV) another module's prompt ran with the same inputs would come from ComfyUI's cache, without its text."""
+    models = server.base / "models"
+    ckpt = link(models / "checkpoints" / "v1-5-pruned-emaonly.safetensors", sd15.checkpoint_file())
+    mm = link(models / "animatediff_models" / "pia-e2e.safetensors", pipeline.random_motion_module("pia"))
+    return ckpt.name, mm.name
 
 
 def test_pia_image_to_video_prompt_produces_an_animated_webp(server, model_files):

@@ -1,9 +1,9 @@
-"""A catalogue of bad inputs sent over HTTP to a real server: each gets HTTP 400 or an execution error whose
-message names the input or file and the problem, the server stays up, and a valid prompt gives the same output
-at the end as at the start.
+"""A catalogue of bad inputs sent over HTTP to a real server: each gets ComfyUI's refusal (HTTP 400, or
+``node_errors`` beside an output left valid) or an execution error whose message names the input or file and the
+problem, the server stays up, and a valid prompt gives the same output at the end as at the start.
 
-Own server for this module, as test_guider_e2e: started with ``--fp16-unet`` and a random SD1.5 checkpoint for
-the cases on sampling nodes (loaded once, on the first such case; ComfyUI caches it for the rest).
+On the ``sd15_server`` (tests/e2e/conftest.py), as test_guider_e2e: started with ``--fp16-unet`` and a random SD1.5
+checkpoint for the cases on sampling nodes (loaded once, on the first such case; ComfyUI caches it for the rest).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from PIL import Image
 from safetensors.torch import save_file
 
 from comfyui_interactivevideo.devkit import animatediff as ad
-from comfyui_interactivevideo.devkit import sd15
 from comfyui_interactivevideo.devkit.server import ComfyServer, ServerError
 
 SIZE = 64
@@ -65,16 +64,16 @@ def motion_files(folder) -> None:
 
 
 @pytest.fixture(scope="module")
-def srv(tmp_path_factory):
-    server = ComfyServer(tmp_path_factory.mktemp("comfy-bad-inputs"), extra_args=("--fp16-unet",))
-    (server.base / "models" / "checkpoints" / CKPT).symlink_to(sd15.checkpoint_file())
-    motion_files(server.base / "models" / "animatediff_models")
-    server.start()
-    server.upload_image(png(picture()), "iv_bad_picture.png", overwrite=True)
-    server.upload_image(b"this is not a picture", "iv-not-an-image.png", overwrite=True, subfolder="interactivevideo")
-    server.upload_image(png(Image.new("1", (9000, 9000))), "iv-bomb.png", overwrite=True, subfolder="interactivevideo")
-    yield server
-    server.stop()
+def srv(sd15_server):
+    motion_files(sd15_server.base / "models" / "animatediff_models")
+    sd15_server.upload_image(png(picture()), "iv_bad_picture.png", overwrite=True)
+    sd15_server.upload_image(
+        b"this is not a picture", "iv-not-an-image.png", overwrite=True, subfolder="interactivevideo"
+    )
+    sd15_server.upload_image(
+        png(Image.new("1", (9000, 9000))), "iv-bomb.png", overwrite=True, subfolder="interactivevideo"
+    )
+    return sd15_server
 
 
 # -- prompts ---------------------------------------------------------------------------------------
@@ -196,6 +195,23 @@ def apply_prompt(**bad) -> dict:
     }
 
 
+def animatediff_prompt(**bad) -> dict:
+    inputs = {
+        "model": ["m1", 0],
+        "motion_module": ["d1", 0],
+        "beta_schedule": "auto",
+        "motion_scale": 1.0,
+        "effect": 1.0,
+    }
+    return {
+        **models(),
+        "d1": {"class_type": "IV_LoadMotionModule", "inputs": {"motion_module": "iv-garbage.safetensors"}},
+        "d2": {"class_type": "IV_ApplyAnimateDiff", "inputs": {**inputs, **bad}},
+        "d3": ksampler(["d2", 0]),
+        "d4": {"class_type": "SaveLatent", "inputs": {"samples": ["d3", 0], "filename_prefix": "iv_bad"}},
+    }
+
+
 def paint_encode_prompt(**bad) -> dict:
     inputs = {"vae": ["m1", 2], "original": ["m5", 0], "painted": ["m5", 0], "threshold": 0.04, "grow": 8, "feather": 8}
     return {
@@ -226,7 +242,8 @@ def tracks_text(*tracks, **extra) -> str:
     return json.dumps({"version": 1, "tracks": list(tracks), **extra})
 
 
-# (id, prompt factory, words the message must contain (all, case-sensitive)); "400" marks an HTTP refusal.
+# (id, prompt factory, words the message must contain (all, case-sensitive)); "400" marks ComfyUI's own refusal
+# (see submit).
 CASES = [
     # non-finite numbers
     ("falloff-nan", lambda: flow_prompt(falloff=NAN), ["'falloff' is NaN", "finite number between 0.05 and 8"]),
@@ -326,6 +343,11 @@ CASES = [
     ("sampler-mode-bogus", lambda: sampler_prompt(mode="bogus"), ["400?mode", "'mode' is 'bogus'", "dual"]),
     ("guider-mode-bogus", lambda: guider_prompt(mode="bogus"), ["400?mode", "'mode' is 'bogus'", "residual"]),
     ("guider-curve-bogus", lambda: guider_prompt(curve="bogus"), ["400?curve", "'curve' is 'bogus'", "cosine"]),
+    (  # refused before anything runs (a full motion module takes ~20 s to load)
+        "animatediff-model-as-motion-module-400",
+        lambda: animatediff_prompt(motion_module=["m1", 0]),
+        ["400", "motion_module", "MODEL"],
+    ),
     (
         "align-affinity-bogus",
         lambda: align_prompt(affinity="bogus"),
@@ -366,12 +388,24 @@ BARE = re.compile(r"^\s*([A-Za-z_.]*(Error|Exception)|list index|'[^']*'$|\d+$)"
 
 
 def submit(server: ComfyServer, prompt: dict, timeout: float = 300.0) -> tuple[str, str]:
-    """("400", the refusal body) or ("error", the node type and exception message) or ("success", "")."""
+    """("refused", ComfyUI's validation answer) or ("error", the node type and exception message) or ("success", "").
+
+    ComfyUI refuses inputs it validates itself (ranges, types, choices) before anything runs: with HTTP 400 when no
+    output of the prompt is left valid, or, when one is (the Edit Canvas is an output node), with 200 and
+    ``node_errors`` naming the refused node and input (the page outlines that node in red) while the valid part
+    runs. Both are the refusal a user sees."""
     try:
         reply = server.post_json("/prompt", {"prompt": prompt, "client_id": server.client_id})
     except ServerError as e:
-        return ("400", str(e)) if " -> 400: " in str(e) else ("other", str(e))
-    prompt_id = reply["prompt_id"]
+        return ("refused", str(e)) if " -> 400: " in str(e) else ("other", str(e))
+    outcome = finished(server, reply["prompt_id"], timeout)
+    if reply.get("node_errors"):
+        assert outcome[0] == "success", outcome  # what was left valid still runs
+        return "refused", json.dumps(reply["node_errors"])
+    return outcome
+
+
+def finished(server: ComfyServer, prompt_id: str, timeout: float) -> tuple[str, str]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         entry = server.get_json(f"/history/{prompt_id}").get(prompt_id)
@@ -401,9 +435,13 @@ def first_output(srv):
     return valid_output(srv, 0)
 
 
-def test_the_catalogue_is_large_enough_and_covers_every_kind():
-    assert len(CASES) >= 40
-    assert len({c[0] for c in CASES}) == len(CASES)
+def test_the_catalogue_reaches_every_node_the_server_lists(srv):
+    """Every node of the pack that the running server lists is in some case's prompt: a node added without
+    bad-input cases fails this (the nodes come from the server, not from this file)."""
+    ours = {name for name in srv.object_info() if name.startswith("IV_")}
+    reached = {node["class_type"] for _, make, _ in CASES for node in make().values()}
+    assert ours and sorted(ours - reached) == []
+    assert len({c[0] for c in CASES}) == len(CASES)  # each case's name says which one failed
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
@@ -415,9 +453,9 @@ def test_a_bad_input_gets_a_clear_answer_and_the_server_lives(srv, first_output,
     elapsed = time.monotonic() - start
     print(f"{name}: {kind} in {elapsed:.2f}s: {message[:300]}")
     if words[0] == "400":
-        assert kind == "400", (kind, message)
+        assert kind == "refused", (kind, message)
         assert all(w in message for w in words[1:]), message
-    elif either and kind == "400":
+    elif either and kind == "refused":
         # Newer ComfyUI refuses values beyond min/max and unknown combo values itself, naming the input.
         refused = ("bigger than max", "smaller than min", "value_not_in_list")
         assert words[0][4:] in message and any(r in message for r in refused), message

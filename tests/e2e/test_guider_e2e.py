@@ -1,29 +1,25 @@
-"""Paint → guider → sampler on a real ComfyUI server, with a real SD1.5 checkpoint file (random weights).
+"""Paint → guider → sampler on a real ComfyUI server, with a real SD1.5 checkpoint file (random weights): at strength 1
+to the end the sampled latent is, inside the painted region (or the dragged one), the stock VAE Encode of the
+painted image (or of the image, moved), read back through SaveLatent; at strength 0 it is not.
 
-Own server for this module, started with ``--fp16-unet``: the UNet's weights stay fp16 (ComfyUI computes in
-fp32 on CPU by casting per layer), which keeps the server under ~5 GB while it loads the 2 GB checkpoint.
+On the ``sd15_server`` (tests/e2e/conftest.py: ``--fp16-unet``, the checkpoint linked as ``CKPT``).
 """
 
 import io
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
-
-from comfyui_interactivevideo.devkit import sd15
-from comfyui_interactivevideo.devkit.server import ComfyServer
+from safetensors.torch import load as load_safetensors
 
 SIZE = 64
 CKPT = "iv-sd15-random.safetensors"
 
 
 @pytest.fixture(scope="module")
-def srv(tmp_path_factory):
-    server = ComfyServer(tmp_path_factory.mktemp("comfy-guider"), extra_args=("--fp16-unet",))
-    (server.base / "models" / "checkpoints" / CKPT).symlink_to(sd15.checkpoint_file())
-    server.start()
-    yield server
-    server.stop()
+def srv(sd15_server):
+    return sd15_server
 
 
 def png(array):
@@ -67,10 +63,32 @@ def common(uploaded):
         },
         "9": {"class_type": "MaskToImage", "inputs": {"mask": ["8", 1]}},
         "10": {"class_type": "SaveImage", "inputs": {"images": ["9", 0], "filename_prefix": "iv_mask"}},
+        # The expectations, by stock nodes: the image's and the painted image's latents.
+        "30": {"class_type": "VAEEncode", "inputs": {"pixels": ["5", 0], "vae": ["1", 2]}},
+        "31": {"class_type": "SaveLatent", "inputs": {"samples": ["6", 0], "filename_prefix": "iv_image"}},
+        "32": {"class_type": "SaveLatent", "inputs": {"samples": ["30", 0], "filename_prefix": "iv_painted"}},
     }
 
 
-BLEND = {"strength": 0.7, "start_percent": 0.0, "end_percent": 1.0, "curve": "cosine", "mode": "residual"}
+# Strength 1 to the end: the sampler's last step lands on the instructed prediction.
+BLEND = {"strength": 1.0, "start_percent": 0.0, "end_percent": 1.0, "curve": "constant", "mode": "residual"}
+# The painted rectangle (rows 16-39, columns 24-47) covers latent rows 2-4, columns 3-5.
+PAINTED = (slice(None), slice(None), slice(2, 5), slice(3, 6))
+
+
+def latent(srv, history, node_id) -> torch.Tensor:
+    (data,) = srv.outputs(history, node_id, kind="latents")
+    return load_safetensors(data)["latent_tensor"].float()
+
+
+def sampled_latent(srv, prompt: dict, sampler: str) -> tuple[torch.Tensor, dict]:
+    """Run ``prompt`` with the sampler node's output saved as a latent too; (that latent, the history)."""
+    history = srv.run(
+        prompt
+        | {"33": {"class_type": "SaveLatent", "inputs": {"samples": [sampler, 0], "filename_prefix": "iv_sampled"}}},
+        timeout=900,
+    )
+    return latent(srv, history, "33"), history
 
 
 def check_outputs(srv, history, node_id):
@@ -78,6 +96,11 @@ def check_outputs(srv, history, node_id):
     assert len(frames) == 2 and all(f.shape == (SIZE, SIZE, 3) for f in frames)
     mask = np.asarray(Image.open(io.BytesIO(srv.outputs(history, "10")[0])).convert("L"))
     assert mask[16:40, 24:48].min() == 255 and mask.sum() == 255 * 24 * 24
+
+
+def lands_on_the_paint(srv, history, out: torch.Tensor) -> None:
+    painted = latent(srv, history, "32").expand_as(out)
+    torch.testing.assert_close(out[PAINTED], painted[PAINTED], atol=1e-3, rtol=0)
 
 
 def test_paint_encode_guider_sampler_custom_advanced(srv, uploaded):
@@ -106,7 +129,14 @@ def test_paint_encode_guider_sampler_custom_advanced(srv, uploaded):
         "16": {"class_type": "VAEDecode", "inputs": {"samples": ["15", 0], "vae": ["1", 2]}},
         "17": {"class_type": "SaveImage", "inputs": {"images": ["16", 0], "filename_prefix": "iv_guided"}},
     }
-    check_outputs(srv, srv.run(prompt, timeout=900), "17")
+    out, history = sampled_latent(srv, prompt, "15")
+    check_outputs(srv, history, "17")
+    lands_on_the_paint(srv, history, out)
+    # Control: at strength 0 the guider is CFG alone, and the region is the model's, far from the paint.
+    prompt["11"]["inputs"]["strength"] = 0.0
+    plain, history = sampled_latent(srv, prompt, "15")
+    painted = latent(srv, history, "32").expand_as(plain)
+    assert float((plain - painted)[PAINTED].abs().amax()) > 0.5
 
 
 def test_paint_encode_iv_sampler(srv, uploaded):
@@ -132,7 +162,9 @@ def test_paint_encode_iv_sampler(srv, uploaded):
         "16": {"class_type": "VAEDecode", "inputs": {"samples": ["11", 0], "vae": ["1", 2]}},
         "17": {"class_type": "SaveImage", "inputs": {"images": ["16", 0], "filename_prefix": "iv_sampler"}},
     }
-    check_outputs(srv, srv.run(prompt, timeout=900), "17")
+    out, history = sampled_latent(srv, prompt, "11")  # DPM++ 2M's last step also lands on the prediction
+    check_outputs(srv, history, "17")
+    lands_on_the_paint(srv, history, out)
 
 
 def sampled(model: str, steps: int, prefix: str) -> dict:
@@ -147,7 +179,9 @@ def sampled(model: str, steps: int, prefix: str) -> dict:
 
 
 def test_a_drag_alone_through_stock_ksampler_with_apply_instructions(srv, uploaded):
-    """No paint: the image's own latent is what the flow moves; the instructions go on the MODEL line."""
+    """No paint: the image's own latent is what the flow moves; the instructions go on the MODEL line. The disk of
+    radius 10 px goes 24 px (3 latent cells) right between the two frames; latent cells wholly inside it show the
+    image's latent where the disk started (frame 0) and 3 cells further right (frame 1)."""
     tracks = '{"version": 1, "tracks": [{"points": [[20, 32], [44, 32]], "radius": 10}]}'
     prompt = common(uploaded) | {
         "20": {"class_type": "IV_TrajectoryEditor", "inputs": {"tracks": tracks, "frames": 2, "reference": ["4", 0]}},
@@ -170,7 +204,12 @@ def test_a_drag_alone_through_stock_ksampler_with_apply_instructions(srv, upload
         },
         **sampled("11", 3, "iv_patched"),
     }
-    check_outputs(srv, srv.run(prompt, timeout=900), "17")
+    out, history = sampled_latent(srv, prompt, "15")
+    check_outputs(srv, history, "17")
+    image = latent(srv, history, "31")[0]
+    rows = slice(3, 5)  # cells (3-4, 2) lie wholly inside the disk at (20, 32) px, cells (3-4, 5) inside it at (44, 32)
+    torch.testing.assert_close(out[0][:, rows, 2], image[:, rows, 2], atol=1e-3, rtol=0)
+    torch.testing.assert_close(out[1][:, rows, 5], image[:, rows, 2], atol=1e-3, rtol=0)
 
 
 def test_a_role_wired_into_another_roles_input_is_refused(srv, uploaded):

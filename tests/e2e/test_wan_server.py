@@ -8,22 +8,18 @@ import pytest
 from PIL import Image
 
 from comfyui_interactivevideo.devkit import wan
-from comfyui_interactivevideo.devkit.server import ComfyServer
+from comfyui_interactivevideo.devkit.server import link
 
 DIT_NAME = "wan2.2_i2v_tiny_random.safetensors"
 VAE_NAME = "wan_2.1_vae_random.safetensors"
 
 
 @pytest.fixture(scope="module")
-def wan_server(tmp_path_factory):
-    base = tmp_path_factory.mktemp("comfy-base-wan")
-    srv = ComfyServer(base, fixture_nodes=True)
-    # Links to the cached files, as a user's model folders hold them.
-    (base / "models" / "diffusion_models" / DIT_NAME).symlink_to(wan.wan21_file(0, "i2v"))
-    (base / "models" / "vae" / VAE_NAME).symlink_to(wan.wan_vae_file())
-    srv.start()
-    yield srv
-    srv.stop()
+def wan_server(server):
+    """The shared server (with the fixture nodes), the model files linked in as a user's model folders hold them."""
+    link(server.base / "models" / "diffusion_models" / DIT_NAME, wan.wan21_file(0, "i2v"))
+    link(server.base / "models" / "vae" / VAE_NAME, wan.wan_vae_file())
+    return server
 
 
 def wan_i2v_prompt(image: str, length: int = 5, size: int = 64) -> dict:

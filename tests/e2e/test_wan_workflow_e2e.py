@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from comfyui_interactivevideo.devkit import pipeline, wan
-from comfyui_interactivevideo.devkit.server import ComfyServer
+from comfyui_interactivevideo.devkit.server import link
 from comfyui_interactivevideo.devkit.workflow_specs import WAN_HIGH, WAN_LOW, WAN_VAE
 
 pytestmark = pytest.mark.slow
@@ -22,16 +22,19 @@ FRAMES, SIZE, STEPS = 5, 64, 2
 
 
 @pytest.fixture(scope="module")
-def wan_server(tmp_path_factory):
-    base = tmp_path_factory.mktemp("comfy-base-wan-workflow")
-    srv = ComfyServer(base, fixture_nodes=True)
-    models = base / "models"
-    (models / "diffusion_models" / WAN_HIGH).symlink_to(wan.wan21_file(0, "i2v"))
-    (models / "diffusion_models" / WAN_LOW).symlink_to(wan.wan21_file(1, "i2v"))
-    (models / "vae" / WAN_VAE).symlink_to(wan.wan_vae_file())
-    srv.start()
-    yield srv
-    srv.stop()
+def wan_server(server):
+    """The shared server (with the fixture nodes), the workflow's model files linked in."""
+    models = server.base / "models"
+    link(models / "diffusion_models" / WAN_HIGH, wan.wan21_file(0, "i2v"))
+    link(models / "diffusion_models" / WAN_LOW, wan.wan21_file(1, "i2v"))
+    link(models / "vae" / WAN_VAE, wan.wan_vae_file())
+    return server
+
+
+@pytest.fixture(scope="module")
+def log_mark(wan_server) -> int:
+    """Where the shared server's log stood before this module's prompts."""
+    return wan_server.log_mark()
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +67,7 @@ def prepare(paint_layer: str, strength: float | None = None) -> tuple[dict, dict
     prompt = without_text_encoder(pipeline.api_prompt(NAME))
     nodes = pipeline.by_title(prompt)
     pipeline.fit(prompt, nodes, FRAMES, SIZE, STEPS)
+    pipeline.draw_sample_tracks(prompt, nodes)  # a drag as the user would draw it (the shipped canvas holds none)
     prompt[nodes["Edit canvas"]]["inputs"]["paint"] = paint_layer
     if strength is not None:
         for title in ("Apply instructions (high noise)", "Apply instructions (low noise)"):
@@ -74,10 +78,13 @@ def prepare(paint_layer: str, strength: float | None = None) -> tuple[dict, dict
 def test_fit_shrinks_every_length_and_splits_the_steps():
     prompt, nodes = prepare("x.png")
     inputs = {title: prompt[nodes[title]]["inputs"] for title in nodes}
-    assert inputs["Edit canvas"]["frames"] == inputs["Image alignment"]["frames"] == FRAMES
-    assert inputs["Wan image to video"]["length"] == FRAMES
-    assert (inputs["Wan image to video"]["width"], inputs["Wan image to video"]["height"]) == (SIZE, SIZE)
-    assert (inputs["Resize"]["width"], inputs["Resize"]["height"]) == (SIZE, SIZE)
+    assert (inputs["Width"]["value"], inputs["Height"]["value"], inputs["Frames"]["value"]) == (SIZE, SIZE, FRAMES)
+    # One place for the size and the length: every input that needs them is linked to those three nodes.
+    frames, width, height = ([nodes[t], 0] for t in ("Frames", "Width", "Height"))
+    assert inputs["Edit canvas"]["frames"] == inputs["Image alignment"]["frames"] == frames
+    assert inputs["Wan image to video"]["length"] == frames
+    assert inputs["Wan image to video"]["width"] == inputs["Resize"]["width"] == width
+    assert inputs["Wan image to video"]["height"] == inputs["Resize"]["height"] == height
     high, low = inputs["Sample high noise"], inputs["Sample low noise"]
     assert (high["steps"], high["start_at_step"], high["end_at_step"]) == (STEPS, 0, 1)
     assert (low["steps"], low["start_at_step"]) == (STEPS, 1)
@@ -96,15 +103,15 @@ def shipped_video(wan_server, paint) -> list[np.ndarray]:
     return run_video(wan_server, *prepare(paint))
 
 
-def test_shipped_wan_workflow_runs_and_writes_its_files(wan_server, shipped_video):
+def test_shipped_wan_workflow_runs_and_writes_its_files(wan_server, log_mark, shipped_video):
     assert len(shipped_video) == FRAMES
-    assert "Traceback" not in wan_server.log_path.read_text(errors="replace")
+    assert "Traceback" not in wan_server.log_since(log_mark)
 
 
-def test_instructions_change_the_video(wan_server, paint, shipped_video):
+def test_instructions_change_the_video(wan_server, log_mark, paint, shipped_video):
     """Control: strength 0 on both Apply Instructions (the model alone) gives another video than the shipped
     strength."""
     off = run_video(wan_server, *prepare(paint, strength=0.0))
     diff = np.abs(np.stack(shipped_video).astype(int) - np.stack(off).astype(int)).mean()
     assert diff > 1.0, f"the instructions changed the video by only {diff:.3f} grey levels on average"
-    assert "Traceback" not in wan_server.log_path.read_text(errors="replace")
+    assert "Traceback" not in wan_server.log_since(log_mark)

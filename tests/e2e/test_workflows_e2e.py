@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from comfyui_interactivevideo.devkit import pipeline, sd15
+from comfyui_interactivevideo.devkit.server import link
 
 pytestmark = pytest.mark.slow
 
@@ -20,15 +21,10 @@ FRAMES, SIZE, STEPS = 4, 64, 2
 @pytest.fixture(scope="module")
 def models(server):
     """The model files the workflows name, as random-weight files of the real formats."""
-    links = {
-        server.base / "models" / "checkpoints" / "v1-5-pruned-emaonly.safetensors": sd15.checkpoint_file(),
-        server.base / "models" / "animatediff_models" / "pia.safetensors": pipeline.random_motion_module("pia"),
-        server.base / "models" / "animatediff_models" / "v3_sd15_mm.safetensors": pipeline.random_motion_module("v3"),
-    }
-    for link, target in links.items():
-        if not link.exists():
-            link.symlink_to(target)
-    return links
+    folder = server.base / "models"
+    link(folder / "checkpoints" / "v1-5-pruned-emaonly.safetensors", sd15.checkpoint_file())
+    link(folder / "animatediff_models" / "pia.safetensors", pipeline.random_motion_module("pia"))
+    link(folder / "animatediff_models" / "v3_sd15_mm.safetensors", pipeline.random_motion_module("v3"))
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +49,8 @@ def prepare(name: str, inputs: dict) -> tuple[dict, dict[str, str]]:
         prompt = pipeline.api_prompt(name)
     nodes = pipeline.by_title(prompt)
     pipeline.fit(prompt, nodes, FRAMES, SIZE, STEPS)
+    if "Tracks to flow" in nodes:  # a drag as the user would draw it (the shipped canvas holds none)
+        pipeline.draw_sample_tracks(prompt, nodes)
     for node in prompt.values():  # the files this server holds (same formats, .safetensors)
         if node["class_type"] == "IV_LoadMotionModule":
             node["inputs"]["motion_module"] = node["inputs"]["motion_module"].replace(".ckpt", ".safetensors")

@@ -1,6 +1,6 @@
 // How the edit canvas reads the graph around its node, with the frontend's public accessors only (no LiteGraph
-// privates): widgets and their callbacks, the node feeding `reference`, the image a LoadImage-like node shows, the
-// Trajectory to Flow node downstream, and /view URLs.
+// privates): widgets and their callbacks (or the Int node a widget's input is linked to), the node feeding an
+// input, the image a LoadImage-like node shows, the Trajectory to Flow node downstream, and /view URLs.
 import { api } from "../../../scripts/api.js";
 
 export const FLOW_NODE = "IV_TrajectoryToFlow";
@@ -37,13 +37,46 @@ export function viewUrl({ filename, subfolder = "", type = "input" }) {
   return api.apiURL(`/view?${q}`);
 }
 
-// The node feeding `reference` (public accessors only), or null. Out of a graph (a clone being configured, a node
-// being removed) there is none: newer frontends' link accessors throw there (NullGraphError) instead of answering.
+export function typeOf(node) {
+  return node?.comfyClass ?? node?.type;
+}
+
+// The node feeding input `name` (public accessors only), or null; Reroutes are passed through. Out of a graph (a
+// clone being configured, a node being removed) there is none: newer frontends' link accessors throw there
+// (NullGraphError) instead of answering.
+export function inputSource(node, name) {
+  for (let hops = 0; node?.graph && hops < 32; hops++) {
+    const slot = name === null ? 0 : (node.inputs?.findIndex((i) => i.name === name) ?? -1);
+    if (slot < 0 || node.inputs?.[slot]?.link == null) return null;
+    const source = node.getInputNode?.(slot) ?? null;
+    if (typeOf(source) !== "Reroute") return source;
+    [node, name] = [source, null];
+  }
+  return null;
+}
+
 export function referenceSource(node) {
-  if (!node.graph) return null;
-  const slot = node.inputs?.findIndex((i) => i.name === "reference") ?? -1;
-  if (slot < 0) return null;
-  return node.getInputNode?.(slot) ?? null;
+  return inputSource(node, "reference");
+}
+
+// Nodes whose only widget is the value they output (core Int/Float, the frontend's legacy Primitive).
+const PRIMITIVES = new Set(["PrimitiveInt", "PrimitiveFloat", "PrimitiveNode"]);
+
+// What a widget of `node` holds for the next run: its own value, or, where its input is linked, the value of the
+// primitive feeding it (one "Frames" or "Width" node for the whole workflow); undefined when another node feeds it.
+export function widgetValue(node, name) {
+  const input = node.inputs?.find((i) => i.name === name);
+  if (input?.link == null) return widget(node, name)?.value;
+  const source = inputSource(node, name);
+  if (!PRIMITIVES.has(typeOf(source))) return undefined;
+  return (widget(source, "value") ?? source.widgets?.[0])?.value;
+}
+
+// Whether a combo widget's value is one of its listed choices (a LoadImage's files: those in the input folder and
+// those uploaded since); true for a widget that lists none.
+export function listed(w) {
+  const values = typeof w?.options?.values === "function" ? w.options.values() : w?.options?.values;
+  return Array.isArray(values) ? values.includes(w.value) : !!w;
 }
 
 // The file a connected LoadImage-like node (an `image` combo of file names) shows, before any run.

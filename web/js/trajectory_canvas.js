@@ -29,6 +29,7 @@ export class TrackCanvas {
     this.model = { version: 1, tracks: [] };
     this.image = null;
     this.preview = null; // the warped frame under the slider (an image of the reference's aspect), or null
+    this.emptyHint = ""; // said on the canvas while it has no picture: how to get one
     this.positionOf = () => null; // (trackIndex) -> [x, y] at `frame`, or null where not known yet
     this.onLive = null; // called while a drag moves a point (the editor previews the motion meanwhile)
     this.onRendered = null;
@@ -231,6 +232,8 @@ export class TrackCanvas {
     else {
       ctx.fillStyle = "#333";
       ctx.fillRect(0, 0, w, h);
+      this.drawHint();
+      ctx.setTransform(scale, 0, 0, scale, ox, oy);
     }
     this.paint?.drawLayer(ctx, w, h);
     const px = 1 / scale;
@@ -239,6 +242,28 @@ export class TrackCanvas {
     ctx.globalAlpha = 1;
     if (this.mode === "paint") this.paint.drawCursor(ctx, px, [w, h]);
     this.onRendered?.(backdrop);
+  }
+
+  // The hint, wrapped to the picture's area (the canvas is in device pixels, the area in track space).
+  drawHint() {
+    const { ctx } = this;
+    const [w, h] = this.space();
+    const { scale, ox, oy } = this.fit();
+    const width = w * scale * 0.88;
+    const size = Math.max(10, Math.round((w * scale) / 24));
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.font = `${size}px sans-serif`;
+    ctx.fillStyle = "#bbb";
+    ctx.textAlign = "center";
+    const lines = [];
+    for (const word of this.emptyHint.split(" ")) {
+      const last = lines.length - 1;
+      if (last >= 0 && ctx.measureText(`${lines[last]} ${word}`).width < width) lines[last] += ` ${word}`;
+      else lines.push(word);
+    }
+    const [cx, cy] = [ox + (w * scale) / 2, oy + (h * scale) / 2];
+    lines.forEach((line, k) => ctx.fillText(line, cx, cy + (k - (lines.length - 1) / 2) * size * 1.4));
+    ctx.textAlign = "start";
   }
 
   drawTrack(track, i, px) {

@@ -7,21 +7,22 @@
 // about changes from the frontend's events, never from LiteGraph's draw loop:
 //   - its own widgets' callbacks (tracks, frames, paint) and onConfigure (a workflow load, a paste);
 //   - onConnectionsChange (a reference image connected or removed, a Trajectory to Flow node connected);
-//   - the connected LoadImage's `image` widget callback (hooked when it is connected), and the frontend's
-//     `graphChanged` event (any edit of the graph: typing, another widget, a subgraph) as a catch-all;
+//   - the `image` widget callback of the LoadImage feeding it (hooked when found, through resize nodes too), and the
+//     frontend's `graphChanged` event (any edit of the graph: typing, another widget, a subgraph) as a catch-all;
 //   - onExecuted, which the frontend resolves to this node also inside subgraphs (a run's reference preview).
 // Each of these calls refresh(), which compares and does only what changed. The live motion preview (the frame
 // under the slider warped along the tracks, and the slider's positions) comes from the pack's route, computed
 // by the Python core; see motion_preview.js.
 
 import { api } from "../../../scripts/api.js";
-import { EDITORS, onWidgetChange, referenceSource, upstreamImage, viewUrl, widget } from "./graph_access.js";
+import { EDITORS, onWidgetChange, viewUrl, widget, widgetValue } from "./graph_access.js";
 import { EditHistory } from "./edit_history.js";
 import { buildControls, el, setPressed } from "./editor_controls.js";
 import { installShortcuts } from "./editor_shortcuts.js";
 import { LivePreview, livePreviewMethods } from "./motion_preview.js";
 import { PaintSync } from "./paint_sync.js";
 import { PaintTool } from "./paint_tool.js";
+import { ReferenceImage, referenceImageMethods } from "./reference_image.js";
 import { TrackCanvas } from "./trajectory_canvas.js";
 import { EMPTY, parseTracks, serialize } from "./trajectory_model.js";
 
@@ -39,7 +40,6 @@ export class TrajectoryEditor {
     this.lastText = null;
     this.imageUrl = null;
     this.imageFile = null; // {filename, subfolder, type} of the reference shown, for the preview route
-    this.executedImage = null;
     this.hookedSource = null;
     this.positions = null; // {text, frames, interpolation, positions: [track][frame] -> [x, y]} from the server
     this.shownPreview = null; // {key, seq, at}: the last warped frame drawn (the latency bench reads it)
@@ -51,6 +51,8 @@ export class TrajectoryEditor {
     this.surface.onLive = () => this.requestPreview(LIVE_DELAY_MS);
     this.surface.onRendered = (backdrop) => this.rendered(backdrop);
     this.preview = new LivePreview({ api, onResult: (r) => this.previewArrived(r), onError: (e) => this.report(e) });
+    // Which picture to draw on (reference_image.js): the LoadImage's file, the resize nodes' result, or a run's.
+    this.reference = new ReferenceImage({ api, node, onArrived: () => this.refreshImage(), onError: (e) => this.report(e) });
     this.paint = new PaintTool(() => this.paintChanged());
     this.surface.paint = this.paint;
     this.sync = new PaintSync({
@@ -232,13 +234,14 @@ export class TrajectoryEditor {
   }
 
   report(error) {
-    console.warn("InteractiveVideo paint:", error);
+    console.warn("InteractiveVideo:", error);
     this.controls.status.textContent = String(error.message ?? error);
   }
 
   // -- track controls -------------------------------------------------------------------------------------
   syncFrames() {
-    const count = Math.max(1, Number(this.frameWidget?.value ?? 16));
+    // The clip length may come from an Int node linked to `frames` (one "Frames" node for the whole workflow).
+    const count = Math.max(1, Number(widgetValue(this.node, "frames") ?? this.frameWidget?.value ?? 16));
     if (count === this.surface.frameCount) return;
     this.surface.frameCount = count;
     this.controls.slider.max = String(count - 1);
@@ -264,14 +267,14 @@ export class TrajectoryEditor {
     this.markReady();
   }
 
-  // data-ready on the editor's root: drawn at its size, with the connected image (if any) on the canvas and no
-  // redraw pending. The image the editor should show is worked out afresh: a link or a run it has not caught up
-  // with yet means "not ready".
+  // data-ready on the editor's root: drawn at its size, with the picture it should show (if any) on the canvas and
+  // no redraw pending. That picture is worked out afresh: a link, a resize or a run it has not caught up with yet
+  // (or one the route is still making) means "not ready".
   markReady() {
-    const expected = this.executedImage || upstreamImage(referenceSource(this.node));
-    const url = expected ? viewUrl(expected) : null;
+    const expected = this.reference.target();
+    const url = expected.file ? viewUrl(expected.file) : null;
     const shown = this.surface.image && this.drawn && !this.surface.dirty;
-    const waiting = url !== this.imageUrl || (this.imageUrl && !shown);
+    const waiting = expected.pending || url !== this.imageUrl || (this.imageUrl && !shown);
     const ready = !waiting && this.surface.canvas.clientWidth > 100 ? "true" : "false";
     if (this.root.dataset.ready !== ready) this.root.dataset.ready = ready;
   }
@@ -328,43 +331,6 @@ export class TrajectoryEditor {
     }
   }
 
-  // -- reference image: a run's preview, else the connected LoadImage -----------------------------
-  setExecutedImage(images) {
-    const first = images?.[0];
-    if (first) this.executedImage = { filename: first.filename, subfolder: first.subfolder ?? "", type: first.type ?? "temp" };
-    this.refreshImage();
-  }
-
-  refreshImage() {
-    const source = referenceSource(this.node);
-    if (source && source !== this.hookedSource) {
-      // Picking another file in the LoadImage node (or uploading one) reaches us at once.
-      this.hookedSource = source;
-      onWidgetChange(widget(source, "image"), () => EDITORS.forEach((e) => e.refreshImage()));
-    }
-    const file = this.executedImage || upstreamImage(source);
-    const url = file ? viewUrl(file) : null;
-    if (url === this.imageUrl) return;
-    this.imageUrl = url;
-    this.imageFile = file;
-    this.markReady();
-    if (!url) {
-      this.surface.image = null;
-      this.showPreview();
-      return;
-    }
-    const image = new Image();
-    image.onload = () => {
-      if (this.imageUrl === url) {
-        this.surface.image = image;
-        this.fitLayer();
-        this.showPreview();
-        this.requestPreview(0);
-      }
-    };
-    image.src = url;
-  }
-
   resize(holder) {
     const ratio = window.devicePixelRatio || 1;
     const { canvas } = this.surface;
@@ -381,5 +347,6 @@ export class TrajectoryEditor {
 }
 
 // The live motion preview's methods (previewParams, requestPreview, previewArrived, showPreview, positionOf) live
-// with the route client in motion_preview.js.
-Object.assign(TrajectoryEditor.prototype, livePreviewMethods);
+// with the route client in motion_preview.js; the reference picture's (setExecutedImage, refreshImage) in
+// reference_image.js.
+Object.assign(TrajectoryEditor.prototype, livePreviewMethods, referenceImageMethods);

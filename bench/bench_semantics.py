@@ -1,0 +1,282 @@
+"""What the instructions do to a learned prior: the small Wan 2.1 model trained here (devkit/tiny_wan) on held-out
+procedural scenes (seeds from config.SCENES, never trained on), measured on decoded frames with the scenes'
+ground truth and a colour tracker (the measures: devkit/tiny_wan/scenes.py).
+
+Part 1, every scene: no instructions, the motion preview alone (no model), and the defaults for each edit kind,
+with and without alignment. Part 2, the first IV_BENCH_SWEEP scenes, the 'drag & paint + align' edit: each
+setting one change away from the defaults (region clock, flow noise, strength, end, 4 steps, two stages).
+
+    .venv/bin/python bench/run.py semantics                      # 50 scenes, sweep on 16 (about 40 min on 2 cores)
+    IV_BENCH_SCENES=6 IV_BENCH_SWEEP=3 .venv/bin/python bench/run.py semantics   # a quick look
+    IV_BENCH_WRITE=1 ...                                         # also write the tables into the docs
+
+The tables are written between markers in docs/benchmarks.md (all rows) and README.md (the headline rows).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from dataclasses import replace
+
+import numpy as np
+from harness import Report, peak_allocated_bytes
+
+SCENES = int(os.environ.get("IV_BENCH_SCENES", 50))
+SWEEP = int(os.environ.get("IV_BENCH_SWEEP", 16))
+SWEEP_KIND = ("drag & paint", True)
+
+
+def touched(kind: str, scene) -> set[int]:
+    return {
+        "drag": {scene.dragged},
+        "paint": {scene.painted},
+        "paint+drag": {scene.dragged},
+        "drag & paint": {scene.dragged, scene.painted},
+    }.get(kind, set())
+
+
+def measure(frames, baseline, preview_last, scene, kind: str) -> dict:
+    from comfyui_interactivevideo.devkit.tiny_wan import scenes as S
+
+    out: dict = {}
+    drags = kind in ("drag", "paint+drag", "drag & paint")
+    paints = kind in ("paint", "paint+drag", "drag & paint")
+    if drags:
+        colour = scene.new_colour if kind == "paint+drag" else scene.clip.objects[scene.dragged].colour
+        out["traj_mean"], out["traj_final"], out["found"] = S.trajectory_error(frames, scene, colour)
+        out["vacated_bg"], out["vacated_stretched"] = S.vacated(frames, scene, preview_last)
+    if paints:
+        out["paint"] = S.paint_error(frames, scene, scene.dragged if kind == "paint+drag" else scene.painted)
+    free = [k for k in range(len(scene.clip.objects)) if k not in touched(kind, scene)]
+    out["free_speed"] = S.speeds(frames, scene, free)
+    out["free_speed_base"] = S.speeds(baseline, scene, free)
+    out["co_motion"] = S.co_motion(frames, scene, free)
+    out["co_motion_base"] = S.co_motion(baseline, scene, free)
+    where = S.background_pixels(scene, frames, baseline)
+    out["outside"] = S.outside_change(frames, scene, where)
+    out["outside_base"] = S.outside_change(baseline, scene, where)
+    out["flicker"] = S.flicker(frames, where)
+    out["flicker_base"] = S.flicker(baseline, where)
+    return out
+
+
+def mean(rows: list[dict], key: str) -> float:
+    vals = [r[key] for r in rows if key in r and r[key] == r[key]]
+    return float(np.mean(vals)) if vals else float("nan")
+
+
+def kept_speed(rows: list[dict]) -> float:
+    """Free objects' speed with the instructions over their speed without (objects the model moves, ≥ 0.3 px/f)."""
+    num = den = 0.0
+    for r in rows:
+        for v, b in zip(r["free_speed"], r["free_speed_base"], strict=True):
+            if b == b and v == v and b >= 0.3:
+                num, den = num + v, den + b
+    return num / den if den else float("nan")
+
+
+def fmt(v: float, digits: int = 1) -> str:
+    return "–" if v != v else f"{v:.{digits}f}"
+
+
+def row(label: str, setting: str, rows: list[dict], seconds: float | None) -> str:
+    from comfyui_interactivevideo.devkit.tiny_wan.config import SIZE
+
+    tm, tf = mean(rows, "traj_mean"), mean(rows, "traj_final")
+    traj = "–" if tm != tm else f"{tm:.1f} ({100 * tm / SIZE:.1f} %)"
+    final = "–" if tf != tf else f"{tf:.1f} ({100 * tf / SIZE:.1f} %)"
+    vac = (
+        "–"
+        if mean(rows, "vacated_bg") != mean(rows, "vacated_bg")
+        else f"{mean(rows, 'vacated_bg'):.0f} / {mean(rows, 'vacated_stretched'):.0f}"
+    )
+    return (
+        f"| {label} | {setting} | {traj} | {final} | {fmt(mean(rows, 'found') * 100, 0)} | "
+        f"{fmt(mean(rows, 'paint'))} | {fmt(mean(rows, 'outside'))} ({fmt(mean(rows, 'outside_base'))}) | "
+        f"{fmt(mean(rows, 'flicker'), 2)} ({fmt(mean(rows, 'flicker_base'), 2)}) | "
+        f"{fmt(kept_speed(rows) * 100, 0)} % | {fmt(mean(rows, 'co_motion'), 2)} | {vac} | "
+        f"{'–' if seconds is None else f'{seconds:.2f}'} |"
+    )
+
+
+HEADER = (
+    "| edit | setting | trajectory error, mean px (% of width) | final | found % | paint error /255 | "
+    "outside change /255 (without) | flicker /255 (without) | free speed kept | co-motion px/f | "
+    "vacated: to background / to stretched | s/clip |\n|" + "---|" * 12
+)
+
+
+def write_between(path, marker: str, text: str) -> None:
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
+    content = path.read_text()
+    if start not in content:
+        raise RuntimeError(f"{path} has no {start} marker")
+    head, rest = content.split(start, 1)
+    _, tail = rest.split(end, 1)
+    path.write_text(f"{head}{start}\n{text}\n{end}{tail}")
+
+
+def run() -> Report:
+    from comfyui_interactivevideo.devkit import comfy_env
+
+    comfy_env.boot()
+    import torch
+
+    from comfyui_interactivevideo.devkit.paths import REPO
+    from comfyui_interactivevideo.devkit.tiny_wan import edits, files
+    from comfyui_interactivevideo.devkit.tiny_wan import scenes as S
+
+    torch.set_grad_enabled(False)
+    dit, vae = files.load_dit(), files.load_vae()
+    main: dict[tuple, list] = {}
+    sweep: dict[str, list] = {}
+    seconds: dict[str, list] = {"none": [], "default": [], "region clock": []}
+    t0 = time.monotonic()
+    for i in range(SCENES):
+        scene = S.edit_scene(i)
+        run_ = edits.SceneRun(scene, dit, vae)
+
+        def timed(key, fn, *args):
+            t = time.perf_counter()
+            out = fn(*args)
+            if key:
+                seconds[key].append(time.perf_counter() - t)
+            return out
+
+        base = timed("none", run_.render, "drag", False, edits.Setup(instructions=False))
+        previews = {kind: run_.preview(kind) for kind in edits.KINDS}
+        main.setdefault(("none", False), []).append(measure(base, base, previews["drag"][-1], scene, "drag & paint"))
+        for kind in edits.KINDS:
+            main.setdefault(("preview", kind), []).append(
+                measure(previews[kind], base, previews[kind][-1], scene, kind)
+            )
+            for align in (False, True):
+                key = "default" if (kind, align) == SWEEP_KIND else None
+                frames = timed(key, run_.render, kind, align)
+                main.setdefault((kind, align), []).append(measure(frames, base, previews[kind][-1], scene, kind))
+        if i < SWEEP:
+            base4 = run_.render("drag", False, edits.Setup(instructions=False, steps=4))
+            for setup in edits.variants():
+                frames = timed(
+                    "region clock" if setup == edits.variants()[1] else None, run_.render, *SWEEP_KIND, setup
+                )
+                ref = base4 if setup.steps == 4 else base
+                sweep.setdefault(setup.label(), []).append(
+                    measure(frames, ref, previews[SWEEP_KIND[0]][-1], scene, SWEEP_KIND[0])
+                )
+        print(f"  scene {i + 1}/{SCENES} ({time.monotonic() - t0:.0f}s)", flush=True)
+
+    # Peak memory of sampling, plain against the instructions (one scene, 2 steps).
+    run_ = edits.SceneRun(S.edit_scene(0), dit, vae)
+    short = edits.Setup(steps=2)
+    plain = run_.model
+    residual = run_.patched(*SWEEP_KIND, short)
+    clock = run_.patched(*SWEEP_KIND, replace(short, steering="region clock"))
+    peak = {
+        name: peak_allocated_bytes(lambda m=m: run_.sample(m, short)) / 2**20
+        for name, m in (("plain", plain), ("residual", residual), ("region clock", clock))
+    }
+
+    lines = [
+        HEADER,
+        row("none", "no instructions (the model alone)", main[("none", False)], statistics.median(seconds["none"])),
+    ]
+    for kind in edits.KINDS:
+        lines.append(row(kind, "motion preview alone (no model)", main[("preview", kind)], None))
+        for align in (False, True):
+            label = kind + (" + align" if align else "")
+            sec = statistics.median(seconds["default"]) if (kind, align) == SWEEP_KIND else None
+            lines.append(row(label, "defaults (residual, strength 1, end 0.8, 20 steps)", main[(kind, align)], sec))
+    sweep_lines = [
+        HEADER,
+        row(
+            SWEEP_KIND[0] + " + align",
+            edits.DEFAULT.label() + " (defaults)",
+            main[SWEEP_KIND][:SWEEP],
+            statistics.median(seconds["default"]),
+        ),
+    ]
+    for label, rows in sweep.items():
+        sec = statistics.median(seconds["region clock"]) if label == edits.variants()[1].label() else None
+        sweep_lines.append(row(SWEEP_KIND[0] + " + align", label, rows, sec))
+    table = "\n".join(lines)
+    sweep_table = "\n".join(sweep_lines)
+    caption = (
+        f"{SCENES} held-out scenes (sweep: the first {SWEEP}), 17 frames of 128x128, euler/simple, shift 3, "
+        "cfg 1, seed 0; means over scenes; in parentheses the same measure on the render without "
+        "instructions (same scene, seed and step count)."
+    )
+    print("\n" + caption + "\n\n" + table + "\n\n" + sweep_table)
+
+    report = Report(f"semantics: the small Wan model on {SCENES} held-out scenes (tables above)")
+    d = main[("drag", False)]
+    n = main[("none", False)]
+    from comfyui_interactivevideo.devkit.tiny_wan.config import SIZE
+
+    report.absolute("drag, defaults: mean trajectory error", 100 * mean(d, "traj_mean") / SIZE, "% width", 2.0)
+    report.absolute("drag, defaults: final trajectory error", 100 * mean(d, "traj_final") / SIZE, "% width", 3.0)
+    report.ratio(
+        "drag, defaults: mean trajectory error",
+        mean(d, "traj_mean"),
+        "no instructions",
+        mean(n, "traj_mean"),
+        "px",
+        target=0.2,
+    )
+    for kind, align in ((k, a) for k in edits.KINDS for a in (False, True)):
+        rows = main[(kind, align)]
+        label = kind + (" + align" if align else "")
+        report.ratio(
+            f"{label}: flicker",
+            mean(rows, "flicker"),
+            "no instructions",
+            mean(rows, "flicker_base"),
+            "/255",
+            target=1.0,
+        )
+        kept = kept_speed(rows)
+        report.absolute(f"{label}: free objects' speed lost", 100 * (1 - kept), "%", 20.0)
+        if "paint" in kind:
+            report.absolute(f"{label}: paint error inside", mean(rows, "paint"), "/255", 10.0)
+            report.absolute(
+                f"{label}: outside change beyond no-instructions",
+                mean(rows, "outside") - mean(rows, "outside_base"),
+                "/255",
+                2.0,
+            )
+        if "drag" in kind:
+            report.absolute(
+                f"{label}: vacated place, background minus stretched distance",
+                mean(rows, "vacated_bg") - mean(rows, "vacated_stretched"),
+                "/255",
+                0.0,
+            )
+            report.absolute(
+                f"{label}: co-motion beyond no-instructions",
+                abs(mean(rows, "co_motion")) - abs(mean(rows, "co_motion_base")),
+                "px/frame",
+                0.1,
+            )
+    report.ratio(
+        "residual: seconds per clip",
+        statistics.median(seconds["default"]),
+        "no instructions",
+        statistics.median(seconds["none"]),
+        "s",
+        target=1.05,
+    )
+    report.ratio(
+        "region clock: peak memory of sampling", peak["region clock"], "plain", peak["plain"], "MiB", target=1.0
+    )
+    report.ratio("residual: peak memory of sampling", peak["residual"], "plain", peak["plain"], "MiB")
+    if os.environ.get("IV_BENCH_WRITE"):
+        write_between(
+            REPO / "docs" / "benchmarks.md",
+            "semantics-table",
+            caption + "\n\n" + table + "\n\nOne change at a time from the defaults:\n\n" + sweep_table,
+        )
+        headline = [lines[0], lines[1]] + [r for r in lines[2:] if "defaults" in r]
+        write_between(REPO / "README.md", "semantics-headline", caption + "\n\n" + "\n".join(headline))
+    return report
