@@ -45,6 +45,10 @@ class DitConfig:
     warmup: int = 200
     ema: float = 0.999
     seed: int = 0
+    # Cycle 2, a warm restart from cycle 1's fp16-rounded average (dit.py): 0 steps leaves it out.
+    restart_steps: int = 2500
+    restart_lr: float = 2e-4
+    restart_warmup: int = 100
 
 
 @dataclass(frozen=True)
@@ -62,5 +66,5 @@ def smoke() -> TrainConfig:
         # From the hand-set codec start, Adam at the full run's rate first makes the VAE worse (the full run's
         # batch PSNR dips for ~50 steps before it climbs): a gentle rate shows learning within 40 small steps.
         VaeConfig(steps=40, batch=2, crop=16, frames=(1,), lr=5e-5, warmup=5, calibration_clips=4),
-        DitConfig(train_clips=4, steps=6, batch=2, warmup=1),
+        DitConfig(train_clips=4, steps=6, batch=2, warmup=1, restart_steps=2, restart_warmup=1),
     )

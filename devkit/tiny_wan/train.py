@@ -11,13 +11,14 @@ it stopped when started again):
    spread, the scale Wan's flow matching expects. Exact: the decoder undoes it.
 3. ``encode``: the DiT's training set, each clip's latent and the latent of what ``WanImageToVideo`` encodes for
    its first frame (the frame, then grey 0.5), both through the trained VAE.
-4. ``dit``: ComfyUI's own ``WanModel`` (model_type ``i2v``, 36 input channels) trained with Wan's flow-matching
+4. ``dit`` (dit.py): ComfyUI's own ``WanModel`` (model_type ``i2v``, 36 input channels) trained with Wan's flow-matching
    objective: x_σ = σ·ε + (1 − σ)·x₀, target ε − x₀, timestep σ·1000, σ drawn with the shift the demo samples
    with; the input laid out as ComfyUI's ``WAN21.concat_cond`` lays it out ([x_σ, 4 mask channels (1 on the
    start frame's latent frame), the processed start-frame latent]); text embeddings random (zero, or N(0, s²)
    rows of random length and scale) and CLIP-vision features absent or random, so the model learns to ignore
    both and any CONDITIONING works. Adam with warm-up and cosine decay; an exponential moving average of the
-   weights is what gets exported.
+   weights is what gets exported. Then ``dit2``: a second cycle, a warm restart from the first cycle's
+   fp16-rounded average (dit.py says why).
 5. ``export`` (export.py): both files as fp16 safetensors in ComfyUI's key layout with metadata.
 """
 
@@ -36,10 +37,10 @@ from ..clips import make_clip
 from ..comfy_env import comfy_importable
 from ..wan import WAN21_VAE
 from . import checkpoints, vae_init
-from .config import FRAMES, SHIFT, SIZE, VAE_HELD_OUT, DitConfig, TrainConfig, VaeConfig
+from .config import FRAMES, SIZE, VAE_HELD_OUT, DitConfig, TrainConfig, VaeConfig
+from .dit import fp16_rounded, train_dit, train_dit_restart
 from .export import export
 
-TEXT_DIM, CLIP_TOKENS, CLIP_DIM = 4096, 257, 1280
 Log = Callable[[str], None]
 
 
@@ -52,53 +53,6 @@ def build_vae(width: int) -> torch.nn.Module:
     from comfy.ldm.wan.vae import WanVAE
 
     return WanVAE(**{**WAN21_VAE, "dim": width})
-
-
-def dit_kwargs(cfg: DitConfig) -> dict:
-    """``WanModel`` arguments equal to what ComfyUI's detection derives from the file (model_detection, keys
-    ``head.modulation`` and ``img_emb.proj.0.bias`` → Wan 2.1 I2V)."""
-    return dict(
-        model_type="i2v",
-        patch_size=(1, 2, 2),
-        text_len=512,
-        in_dim=36,
-        dim=cfg.dim,
-        ffn_dim=cfg.ffn_dim,
-        freq_dim=256,
-        text_dim=TEXT_DIM,
-        out_dim=16,
-        num_heads=cfg.dim // 128,
-        num_layers=cfg.layers,
-        window_size=(-1, -1),
-        qk_norm=True,
-        cross_attn_norm=True,
-        eps=1e-6,
-    )
-
-
-def build_dit(cfg: DitConfig) -> torch.nn.Module:
-    """ComfyUI's ``WanModel``, float32, initialised as a DiT is (adaLN-zero): every block and the head start by
-    adding nothing, linear layers Xavier-uniform, seeded."""
-    comfy_importable()
-    import comfy.ops
-    from comfy.ldm.wan.model import WanModel
-
-    model = WanModel(**dit_kwargs(cfg), operations=comfy.ops.disable_weight_init)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    for name, p in model.named_parameters():
-        if p.ndim >= 2:
-            fan_in, fan_out = p[0].numel(), p.shape[0] * (p[0].numel() // p.shape[1])
-            bound = math.sqrt(6.0 / (fan_in + fan_out))
-            p.data.uniform_(-bound, bound, generator=gen)
-        elif name.endswith("weight"):
-            p.data.fill_(1.0)  # norm scales
-        else:
-            p.data.zero_()
-    for name, p in model.named_parameters():
-        # adaLN-zero: the modulation that gates each block's output, and the output layer, start at zero.
-        if name.endswith("modulation") or name.startswith("time_projection.1") or name.startswith("head.head"):
-            p.data.zero_()
-    return model
 
 
 def latent_format():
@@ -247,99 +201,6 @@ def load_dataset(folder: Path) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.cat([p["latent"] for p in parts]).float(), torch.cat([p["start"] for p in parts]).float()
 
 
-# --- 4. DiT -------------------------------------------------------------------------------------------------
-
-
-def i2v_input(x: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
-    """The 36 channels ComfyUI's ``WAN21.concat_cond`` gives the model for ``WanImageToVideo``'s conditioning:
-    [x (16), mask (4: 1 on latent frame 0, else 0), start (16)], all in the processed latent space.
-    x, start [B, 16, T, h, w] → [B, 36, T, h, w]"""
-    mask = torch.zeros_like(x[:, :4])
-    mask[:, :, 0] = 1.0
-    return torch.cat([x, mask, start], dim=1)
-
-
-def shifted_sigma(u: torch.Tensor, shift: float = SHIFT) -> torch.Tensor:
-    """ComfyUI's ``time_snr_shift``: the σ a uniform schedule position u maps to under ModelSamplingSD3(shift)."""
-    return shift * u / (1 + (shift - 1) * u)
-
-
-def random_text(gen: torch.Generator, batch: int) -> torch.Tensor:
-    """[B, L, 4096]: zeros (an empty or zeroed-out prompt) or rows of N(0, s²) for a random count of tokens then
-    zero padding, as umt5's output is laid out; L from 16 to 512 so that padding length does not matter."""
-    lengths = torch.tensor([16, 16, 32, 32, 64, 64, 128, 128, 256, 512])  # 512 is what ComfyUI's umt5 pads to
-    length = int(lengths[torch.randint(len(lengths), (1,), generator=gen)])
-    out = torch.zeros(batch, length, TEXT_DIM)
-    for i in range(batch):
-        if torch.rand(1, generator=gen).item() < 0.25:
-            continue
-        tokens = int(torch.randint(1, min(length, 40) + 1, (1,), generator=gen))
-        scale = float(torch.empty(1).uniform_(0.05, 2.0, generator=gen))
-        out[i, :tokens] = torch.randn(tokens, TEXT_DIM, generator=gen) * scale
-    return out
-
-
-def dit_loss(model, x0: torch.Tensor, start: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """Wan's flow-matching loss on processed latents x0, start [B, 16, T, h, w]."""
-    b = x0.shape[0]
-    sigma = shifted_sigma(torch.rand(b, generator=gen))
-    noise = torch.randn(x0.shape, generator=gen)
-    s = sigma.view(b, 1, 1, 1, 1)
-    x = s * noise + (1 - s) * x0
-    clip_fea = None
-    if torch.rand(1, generator=gen).item() < 0.2:
-        clip_fea = torch.randn(b, CLIP_TOKENS, CLIP_DIM, generator=gen)
-    pred = model(i2v_input(x, start), sigma * 1000, random_text(gen, b), clip_fea=clip_fea)
-    return (pred - (noise - x0)).pow(2).mean()
-
-
-def train_dit(cfg: DitConfig, data: Path, workdir: Path, deadline: float, log: Log) -> torch.nn.Module | None:
-    fmt = latent_format()
-    latents, starts = load_dataset(data)
-    latents, starts = fmt.process_in(latents), fmt.process_in(starts)
-    model, ema = build_dit(cfg), build_dit(cfg)
-    ema.load_state_dict(model.state_dict())
-    ema.requires_grad_(False)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=0.0)
-    progress = checkpoints.load(workdir, "dit", {"model": model, "ema": ema}, opt) or {"step": 0, "seconds": 0.0}
-    step, seconds, cpu = progress["step"], progress["seconds"], progress.get("cpu_seconds", 0.0)
-    t_last, cpu_last = time.monotonic(), time.process_time()
-    running = None
-    while step < cfg.steps:
-        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
-        idx = torch.randint(len(latents), (cfg.batch,), generator=gen)
-        for group in opt.param_groups:
-            group["lr"] = checkpoints.lr_at(step, cfg.steps, cfg.lr, cfg.warmup)
-        loss = dit_loss(model, latents[idx], starts[idx], gen)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        with torch.no_grad():
-            decay = min(cfg.ema, (1 + step) / (10 + step))
-            for pe, pm in zip(ema.parameters(), model.parameters(), strict=True):
-                pe.mul_(decay).add_(pm.detach(), alpha=1 - decay)
-        step += 1
-        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
-        if step % 50 == 0 or step == cfg.steps:
-            now, cpu_now = time.monotonic(), time.process_time()
-            seconds += now - t_last
-            # CPU time counts what the steps cost even when the run was paused (SIGSTOP) for a test run.
-            cpu += cpu_now - cpu_last
-            t_last, cpu_last = now, cpu_now
-            log(f"dit step {step}/{cfg.steps} loss {running:.4f} ({seconds:.0f} s trained, {cpu:.0f} CPU-s)")
-            checkpoints.save(
-                workdir,
-                "dit",
-                {"model": model, "ema": ema},
-                opt,
-                {"step": step, "seconds": seconds, "cpu_seconds": cpu},
-            )
-            if now > deadline and step < cfg.steps:
-                return None
-    return ema
-
-
 # --- all of it ----------------------------------------------------------------------------------------------
 
 
@@ -368,9 +229,12 @@ def run(cfg: TrainConfig, workdir: Path, out: Path, minutes: float, log: Log) ->
     if data is None:
         return False
     dit = train_dit(cfg.dit, data, workdir, deadline, log)
+    if dit is not None and cfg.dit.restart_steps:
+        dit = train_dit_restart(cfg.dit, data, workdir, fp16_rounded(dit), deadline, log)
     if dit is None:
         return False
-    seconds = {s: json.loads((workdir / f"{s}.progress.json").read_text())["seconds"] for s in ("vae", "dit")}
+    stages = ("vae", "dit", "dit2") if cfg.dit.restart_steps else ("vae", "dit")
+    seconds = {s: json.loads((workdir / f"{s}.progress.json").read_text())["seconds"] for s in stages}
     vae_file, dit_file = export(vae, dit, cfg, out, {"trained_seconds": seconds})
     log(f"wrote {vae_file} and {dit_file}")
     return True

@@ -19,6 +19,7 @@ import nodes
 from comfyui_interactivevideo.devkit import wan
 from comfyui_interactivevideo.devkit.clips import make_clip
 from comfyui_interactivevideo.devkit.tiny_wan import config, files, train, vae_init
+from comfyui_interactivevideo.devkit.tiny_wan import dit as tiny_dit
 
 
 @pytest.fixture(scope="module")
@@ -106,12 +107,12 @@ def test_training_input_is_what_comfyui_gives_the_model(vae, dit, run_node):
     fmt = comfy.latent_formats.Wan21()
     first = torch.from_numpy(clip.frames[0]).permute(2, 0, 1)
     video = train.start_frame_video(first).permute(1, 2, 3, 0)  # [F, H, W, 3] as the node encodes it
-    expected = train.i2v_input(x[:1], fmt.process_in(vae.encode(video)))
+    expected = tiny_dit.i2v_input(x[:1], fmt.process_in(vae.encode(video)))
     assert torch.allclose(concat[:1], expected[:, 16:], atol=1e-4)
     # The wrapper sees σ (1 at the first step); the DiT gets model_sampling.timestep(σ), which train.py takes as σ·1000.
     assert torch.allclose(model.get_model_object("model_sampling").timestep(timestep), timestep * 1000)
     # Control: a mask on the wrong frame or the raw (unprocessed) latent would not match.
-    raw = train.i2v_input(x[:1], vae.encode(video))
+    raw = tiny_dit.i2v_input(x[:1], vae.encode(video))
     assert not torch.allclose(concat[:1], raw[:, 16:], atol=1e-2)
 
 
@@ -141,6 +142,18 @@ def test_training_runs_from_scratch_loss_falls_and_files_load(tmp_path, pack):
     latents, starts = (fmt.process_in(t) for t in train.load_dataset(tmp_path / "work" / "latents"))
 
     def loss(net) -> float:
-        return train.dit_loss(net, latents, starts, torch.Generator().manual_seed(5)).item()
+        return tiny_dit.dit_loss(net, latents, starts, torch.Generator().manual_seed(5)).item()
 
-    assert loss(model.model.diffusion_model.float()) < 0.95 * loss(train.build_dit(cfg.dit)), "DiT loss did not fall"
+    assert loss(model.model.diffusion_model.float()) < 0.95 * loss(tiny_dit.build_dit(cfg.dit)), "DiT loss did not fall"
+    # The file is cycle 2's, which went on from cycle 1's average: it differs from that average, and is far
+    # closer to it than to a fresh start (the control).
+    from safetensors.torch import load_file
+
+    exported = {k: v.float() for k, v in load_file(str(tmp_path / "out" / config.DIT_FILE)).items()}
+    cycle1 = load_file(str(tmp_path / "work" / "dit.ema.safetensors"))
+    fresh = tiny_dit.build_dit(cfg.dit).state_dict()
+
+    def distance(state) -> float:
+        return sum((exported[k] - state[k].float()).pow(2).sum().item() for k in exported) ** 0.5
+
+    assert 0 < distance(cycle1) < 0.5 * distance(fresh), (distance(cycle1), distance(fresh))

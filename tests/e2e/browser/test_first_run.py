@@ -75,20 +75,41 @@ def probes(expected: np.ndarray, margin: int = 8) -> list[tuple[int, int, list[i
 # the picture it shows.
 CANVAS_AT = """([id, points]) => {
     const s = app.graph.getNodeById(id).trajectoryEditor.surface, f = s.fit(), ctx = s.canvas.getContext('2d');
-    const colours = points.map(([x, y]) =>
-        [...ctx.getImageData(Math.round(f.ox + (x + 0.5) * f.scale), Math.round(f.oy + (y + 0.5) * f.scale), 1, 1).data]);
-    return {size: s.image ? [s.image.naturalWidth, s.image.naturalHeight] : null, colours};
+    const at = points.map(([x, y]) => [Math.round(f.ox + (x + 0.5) * f.scale), Math.round(f.oy + (y + 0.5) * f.scale)]);
+    const colours = at.map(([cx, cy]) => [...ctx.getImageData(cx, cy, 1, 1).data]);
+    return {size: s.image ? [s.image.naturalWidth, s.image.naturalHeight] : null, colours, at, fit: f};
 }"""
 
 
-def canvas_mismatches(comfy_page, node_id, expected: np.ndarray, points=None, tolerance: int = 30) -> list:
+def smoothed(expected: np.ndarray, fit: dict, cx: int, cy: int) -> list[float]:
+    """The colour a smoothed (bilinear) drawImage puts at canvas pixel (cx, cy): the canvas pixel's centre mapped
+    back into the picture, between its four nearest pixel centres. A picture without flat areas (noise) needs this:
+    the probe lands up to half a canvas pixel off an image pixel's centre, enough to blend in a neighbour."""
+    h, w = expected.shape[:2]
+    u = min(max((cx + 0.5 - fit["ox"]) / fit["scale"] - 0.5, 0.0), w - 1.0)
+    v = min(max((cy + 0.5 - fit["oy"]) / fit["scale"] - 0.5, 0.0), h - 1.0)
+    x0, y0 = min(int(u), w - 2), min(int(v), h - 2)
+    a, b = u - x0, v - y0
+    px = expected[y0 : y0 + 2, x0 : x0 + 2].astype(float)
+    row = px[:, 0] * (1 - a) + px[:, 1] * a
+    return (row[0] * (1 - b) + row[1] * b).tolist()
+
+
+def canvas_mismatches(
+    comfy_page, node_id, expected: np.ndarray, points=None, tolerance: int = 30, smooth: bool = False
+) -> list:
     """The probes where the canvas does not show ``expected`` (a wrong size counts as one mismatch); ``points``
-    (x, y, colour) default to ``probes(expected)``."""
+    (x, y, colour) default to ``probes(expected)``. With ``smooth`` the colour wanted at each probe is the one a
+    bilinear draw of ``expected`` puts at the canvas pixel read (for pictures without flat areas)."""
     points = points or probes(expected)
     assert len(points) >= 8, "the expected picture has too few flat areas to probe"
     seen = comfy_page.eval(CANVAS_AT, [node_id, [[x, y] for x, y, _ in points]])
     if seen["size"] != [expected.shape[1], expected.shape[0]]:
         return [("size", seen["size"], [expected.shape[1], expected.shape[0]])]
+    if smooth:
+        points = [
+            (x, y, smoothed(expected, seen["fit"], *at)) for (x, y, _), at in zip(points, seen["at"], strict=True)
+        ]
     return [
         (x, y, got[:3], want)
         for (x, y, want), got in zip(points, seen["colours"], strict=True)
@@ -117,11 +138,13 @@ def open_workflow(comfy_page, name: str) -> dict:
     return comfy_page.eval(LOAD, json.loads((REPO / "workflows" / f"{name}.json").read_text()))
 
 
-def canvas_picture_arrives(comfy_page, node_id, expected: np.ndarray, points=None, tolerance: int = 30) -> list:
+def canvas_picture_arrives(
+    comfy_page, node_id, expected: np.ndarray, points=None, tolerance: int = 30, smooth: bool = False
+) -> list:
     """Wait until the canvas is ready, then allow it a few frames to show ``expected``; the mismatches left."""
     wait_editor_ready(comfy_page, node_id)
     for _ in range(10):
-        left = canvas_mismatches(comfy_page, node_id, expected, points, tolerance)
+        left = canvas_mismatches(comfy_page, node_id, expected, points, tolerance, smooth)
         if not left:
             return []
         comfy_page.page.wait_for_timeout(200)
@@ -207,13 +230,13 @@ def test_full_pipeline_makes_only_the_image_first_and_the_canvas_shows_it(comfy_
     (shown,) = entry["outputs"][str(opened["canvas"])]["images"]
     made = np.asarray(Image.open(io.BytesIO(server.view(shown))).convert("RGB"))
     assert made.shape == (64, 64, 3)
-    # Random weights make a noisy image: probe the centre of every 4th pixel (each is a block of the canvas).
+    # Random weights make a noisy image (no flat areas): probe every 4th pixel, against the smoothed draw.
     ys, xs = np.mgrid[2:64:4, 2:64:4]
-    points = [(int(x), int(y), made[y, x].tolist()) for x, y in zip(xs.ravel(), ys.ravel(), strict=True)]
-    turned_points = [(x, y, made[63 - y, 63 - x].tolist()) for x, y, _ in points]
-    assert canvas_picture_arrives(comfy_page, opened["canvas"], made, points, tolerance=24) == []
+    points = [(int(x), int(y), None) for x, y in zip(xs.ravel(), ys.ravel(), strict=True)]
+    assert canvas_picture_arrives(comfy_page, opened["canvas"], made, points, tolerance=24, smooth=True) == []
     # Control: the same check on the image turned half a turn (same colours, other places) fails.
-    assert len(canvas_mismatches(comfy_page, opened["canvas"], made, turned_points, tolerance=24)) > len(points) // 4
+    turned = np.ascontiguousarray(made[::-1, ::-1])
+    assert len(canvas_mismatches(comfy_page, opened["canvas"], turned, points, 24, smooth=True)) > len(points) // 4
     assert not comfy_page.pack_errors(), comfy_page.console_errors
 
 
