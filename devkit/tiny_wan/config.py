@@ -46,7 +46,7 @@ class DitConfig:
     ema: float = 0.999
     seed: int = 0
     # Cycle 2, a warm restart from cycle 1's fp16-rounded average (dit.py): 0 steps leaves it out.
-    restart_steps: int = 2500
+    restart_steps: int = 2000
     restart_lr: float = 2e-4
     restart_warmup: int = 100
 

@@ -125,20 +125,24 @@ def dit_figures(dit, vae, scenes: int = 12, steps: int = 20) -> dict:
     }
 
 
-def main() -> None:
-    """Prints both sets of figures for the committed files, with the seconds each took."""
+def main(argv: list[str] | None = None) -> None:
+    """Prints the figures for the committed files (``--only vae`` or ``--only dit`` for one set), with the seconds
+    each took."""
+    import argparse
     import json
     import time
 
     from . import files
 
-    vae, dit = files.load_vae(), files.load_dit()
-    t = time.monotonic()
-    out = {"vae": vae_figures(vae)}
-    out["vae"]["seconds"] = round(time.monotonic() - t, 1)
-    t = time.monotonic()
-    out["dit"] = dit_figures(dit, vae)
-    out["dit"]["seconds"] = round(time.monotonic() - t, 1)
+    parser = argparse.ArgumentParser(prog="python -m comfyui_interactivevideo.devkit.tiny_wan.evaluate")
+    parser.add_argument("--only", choices=("vae", "dit"), help="one set of figures (the VAE's take ~10 minutes)")
+    wanted = parser.parse_args(argv).only
+    vae, out = files.load_vae(), {}
+    for name, figures in (("vae", lambda: vae_figures(vae)), ("dit", lambda: dit_figures(files.load_dit(), vae))):
+        if wanted in (None, name):
+            t = time.monotonic()
+            out[name] = figures()
+            out[name]["seconds"] = round(time.monotonic() - t, 1)
     print(json.dumps(out, indent=1))
 
 

@@ -66,12 +66,13 @@ def test_dit_file_loads_as_wan21_image_to_video(dit):
 
 def test_vae_reconstructs_held_out_clips_and_the_untrained_start_does_not(vae, pack):
     """The bar the trained VAE is held to (≥ 28 dB on clips it never saw), measured through ComfyUI's VAE object;
-    control: the hand-set start it was trained from, same clips, stays below it."""
-    clips = held_out(3)
+    control: the hand-set start it was trained from stays below it (on the first clip; each clip costs ~5 s here,
+    and the evaluation measures 100)."""
+    clips = held_out(2)
     trained = [psnr(vae.decode(vae.encode(c))[0], c) for c in clips]
     start = vae_init.init_codec_(train.build_vae(config.VaeConfig().width))
     untrained = []
-    for c in clips:
+    for c in clips[:1]:
         x = c.permute(3, 0, 1, 2)[None] * 2 - 1
         untrained.append(psnr(((start.decode(start.encode(x)).clamp(-1, 1) + 1) / 2)[0].permute(1, 2, 3, 0), c))
     assert min(trained) >= 28.0, trained
