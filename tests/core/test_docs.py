@@ -134,3 +134,86 @@ def test_troubleshooting_quotes_messages_the_nodes_give():
     assert len(re.findall(r'\*\*"([^"]+)"\*\*', readme)) >= 2
     assert unquoted_messages(readme, sources) == []
     assert unquoted_messages('## Troubleshooting\n**"IV_PaintEncode: all is well"**\n', sources)  # control
+
+
+# Node types that are outputs in ComfyUI (nothing needs to use what they give); every other node must feed one.
+OUTPUT_TYPES = {"SaveImage", "PreviewImage", "SaveAnimatedWEBP", "SaveVideo"}
+NOTE_TYPES = {"MarkdownNote", "Note"}
+MOTION_MODULES = {"pia.ckpt", "v3_sd15_mm.ckpt", "mm_sd_v15_v2.ckpt"}
+MODEL_FILE = re.compile(r"[\w.-]+\.(?:ckpt|safetensors|pt|pth)\b")
+
+
+def workflow_problems(workflow: dict) -> list[str]:
+    """What a user opening ``workflow`` would trip on: not exactly one note; a node whose output nothing uses; a
+    model file loaded that the note does not name; a motion module named that the workflow cannot use (PIA's
+    conditioning takes only pia.ckpt; the others take AnimateDiff's, not PIA's)."""
+    nodes = workflow["nodes"]
+    notes = [n for n in nodes if n["type"] in NOTE_TYPES]
+    if len(notes) != 1:
+        return [f"{len(notes)} notes"]
+    problems = [
+        f"{n['type']} (#{n['id']}): its output goes nowhere"
+        for n in nodes
+        if n["type"] not in NOTE_TYPES | OUTPUT_TYPES and not any(o.get("links") for o in n.get("outputs") or [])
+    ]
+    named = set(MODEL_FILE.findall(notes[0]["widgets_values"][0]))
+    loaded = {v for n in nodes for v in n.get("widgets_values") or [] if isinstance(v, str) and MODEL_FILE.fullmatch(v)}
+    problems += [f"{f} is loaded but the note does not name it" for f in sorted(loaded - named)]
+    modules = named & MOTION_MODULES
+    pia = any(n["type"] == "IV_PIAConditioning" for n in nodes)
+    wrong = modules - {"pia.ckpt"} if pia else modules & {"pia.ckpt"}
+    problems += [f"the note offers {f}, which this workflow cannot use" for f in sorted(wrong)]
+    return problems
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.stem)
+def test_each_workflow_has_its_own_note_and_no_dead_nodes(workflow):
+    assert workflow_problems(json.loads(workflow.read_text())) == []
+
+
+def test_control_a_dead_node_and_another_workflows_note_are_reported():
+    pia = json.loads((REPO / "workflows" / "interactivevideo_animate_image.json").read_text())
+    other = json.loads((REPO / "workflows" / "interactivevideo_paint_edit_clip.json").read_text())
+    note = next(n for n in pia["nodes"] if n["type"] in NOTE_TYPES)
+    note["widgets_values"] = next(n for n in other["nodes"] if n["type"] in NOTE_TYPES)["widgets_values"]
+    pia["nodes"].append({"id": 999, "type": "CLIPTextEncode", "outputs": [{"name": "CONDITIONING", "links": []}]})
+    problems = workflow_problems(pia)
+    assert any("v3_sd15_mm.ckpt, which this workflow cannot use" in p for p in problems), problems
+    assert any("pia.ckpt is loaded but the note does not name it" in p for p in problems), problems
+    assert any("CLIPTextEncode (#999)" in p for p in problems), problems
+
+
+def readme_wan_settings(text: str) -> dict:
+    """The Wan quick start's numbers as the README states them."""
+    m = re.search(
+        r"(\d+) \+ (\d+) of (\d+) steps at shift (\d+), (\d+) × (\d+) .*?(\d+) frames.*? at (\d+) fps.*?`end_percent` is ([\d.]+)",
+        text,
+        re.S,
+    )
+    assert m, "the README's Wan quick start no longer states its settings in the form this test reads"
+    high, low, steps, shift, width, height, frames, fps, end = m.groups()
+    return {"split": int(high), "steps": int(steps), "low": int(low), "shift": float(shift), "width": int(width),
+            "height": int(height), "frames": int(frames), "fps": int(fps), "end_percent": float(end)}  # fmt: skip
+
+
+def wan_workflow_settings(prompt: dict) -> dict:
+    """The same numbers as the shipped Wan workflow holds them (its API form)."""
+    by_title = {n["_meta"]["title"]: n["inputs"] for n in prompt.values()}
+    of_type = lambda t: [n["inputs"] for n in prompt.values() if n["class_type"] == t]  # noqa: E731
+    high, low = by_title["Sample high noise"], by_title["Sample low noise"]
+    (shift,) = {n["shift"] for n in of_type("ModelSamplingSD3")}
+    (end,) = {n["end_percent"] for n in of_type("IV_ApplyInstructions")}
+    (fps,) = {n["fps"] for n in of_type("CreateVideo")}
+    return {"split": high["end_at_step"], "steps": high["steps"], "low": high["steps"] - low["start_at_step"],
+            "shift": float(shift), "width": by_title["Width"]["value"], "height": by_title["Height"]["value"],
+            "frames": by_title["Frames"]["value"], "fps": fps, "end_percent": float(end)}  # fmt: skip
+
+
+def test_the_readme_states_the_wan_workflows_settings():
+    prompt = json.loads((REPO / "workflows" / "api" / "interactivevideo_wan_drag_and_paint.json").read_text())
+    readme = (REPO / "README.md").read_text()
+    assert readme_wan_settings(readme) == wan_workflow_settings(prompt)
+    # Control: the README as it read before the change of 0.8 to 0.6 does not match.
+    assert readme_wan_settings(readme.replace("`end_percent` is 0.6", "`end_percent` is 0.8")) != wan_workflow_settings(
+        prompt
+    )

@@ -165,6 +165,11 @@ def test_paint_encode_iv_sampler(srv, uploaded):
     out, history = sampled_latent(srv, prompt, "11")  # DPM++ 2M's last step also lands on the prediction
     check_outputs(srv, history, "17")
     lands_on_the_paint(srv, history, out)
+    # Control: at strength 0 the sampler is KSampler with flow noise, and the region is the model's.
+    prompt["11"]["inputs"]["strength"] = 0.0
+    plain, history = sampled_latent(srv, prompt, "11")
+    painted = latent(srv, history, "32").expand_as(plain)
+    assert float((plain - painted)[PAINTED].abs().amax()) > 0.5
 
 
 def sampled(model: str, steps: int, prefix: str) -> dict:
@@ -210,6 +215,10 @@ def test_a_drag_alone_through_stock_ksampler_with_apply_instructions(srv, upload
     rows = slice(3, 5)  # cells (3-4, 2) lie wholly inside the disk at (20, 32) px, cells (3-4, 5) inside it at (44, 32)
     torch.testing.assert_close(out[0][:, rows, 2], image[:, rows, 2], atol=1e-3, rtol=0)
     torch.testing.assert_close(out[1][:, rows, 5], image[:, rows, 2], atol=1e-3, rtol=0)
+    # Control: at strength 0 (the model alone, same seed) frame 1 there is not the moved image.
+    prompt["11"]["inputs"]["strength"] = 0.0
+    plain, _ = sampled_latent(srv, prompt, "15")
+    assert float((plain[1][:, rows, 5] - image[:, rows, 2]).abs().amax()) > 0.5
 
 
 def test_a_role_wired_into_another_roles_input_is_refused(srv, uploaded):
