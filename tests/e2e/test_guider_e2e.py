@@ -103,6 +103,19 @@ def lands_on_the_paint(srv, history, out: torch.Tensor) -> None:
     torch.testing.assert_close(out[PAINTED], painted[PAINTED], atol=1e-3, rtol=0)
 
 
+def lands_then_misses_at_strength_zero(srv, prompt: dict, sampler: str) -> None:
+    """Strength 1 to the end (node 11) lands on the paint inside its region; the control, strength 0, leaves the
+    region to the model, far from the paint."""
+    out, history = sampled_latent(srv, prompt, sampler)
+    check_outputs(srv, history, "17")
+    lands_on_the_paint(srv, history, out)
+    plain, history = sampled_latent(
+        srv, prompt | {"11": {**prompt["11"], "inputs": prompt["11"]["inputs"] | {"strength": 0.0}}}, sampler
+    )
+    painted = latent(srv, history, "32").expand_as(plain)
+    assert float((plain - painted)[PAINTED].abs().amax()) > 0.5
+
+
 def test_paint_encode_guider_sampler_custom_advanced(srv, uploaded):
     prompt = common(uploaded) | {
         "11": {
@@ -129,14 +142,7 @@ def test_paint_encode_guider_sampler_custom_advanced(srv, uploaded):
         "16": {"class_type": "VAEDecode", "inputs": {"samples": ["15", 0], "vae": ["1", 2]}},
         "17": {"class_type": "SaveImage", "inputs": {"images": ["16", 0], "filename_prefix": "iv_guided"}},
     }
-    out, history = sampled_latent(srv, prompt, "15")
-    check_outputs(srv, history, "17")
-    lands_on_the_paint(srv, history, out)
-    # Control: at strength 0 the guider is CFG alone, and the region is the model's, far from the paint.
-    prompt["11"]["inputs"]["strength"] = 0.0
-    plain, history = sampled_latent(srv, prompt, "15")
-    painted = latent(srv, history, "32").expand_as(plain)
-    assert float((plain - painted)[PAINTED].abs().amax()) > 0.5
+    lands_then_misses_at_strength_zero(srv, prompt, "15")  # strength 0: CFG alone
 
 
 def test_paint_encode_iv_sampler(srv, uploaded):
@@ -162,14 +168,7 @@ def test_paint_encode_iv_sampler(srv, uploaded):
         "16": {"class_type": "VAEDecode", "inputs": {"samples": ["11", 0], "vae": ["1", 2]}},
         "17": {"class_type": "SaveImage", "inputs": {"images": ["16", 0], "filename_prefix": "iv_sampler"}},
     }
-    out, history = sampled_latent(srv, prompt, "11")  # DPM++ 2M's last step also lands on the prediction
-    check_outputs(srv, history, "17")
-    lands_on_the_paint(srv, history, out)
-    # Control: at strength 0 the sampler is KSampler with flow noise, and the region is the model's.
-    prompt["11"]["inputs"]["strength"] = 0.0
-    plain, history = sampled_latent(srv, prompt, "11")
-    painted = latent(srv, history, "32").expand_as(plain)
-    assert float((plain - painted)[PAINTED].abs().amax()) > 0.5
+    lands_then_misses_at_strength_zero(srv, prompt, "11")  # DPM++ 2M's last step lands too; 0: KSampler
 
 
 def sampled(model: str, steps: int, prefix: str) -> dict:
