@@ -51,7 +51,7 @@ def test_defaults_drag_lands_and_paint_holds(measured, index):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 19: measured 3.95, 4.23, 4.09 px against 3.84. A latent frame of Wan's causal VAE holds 4 pixel "
+    reason="issue 19: measured 3.95, 4.29, 4.21 px against 3.84. A latent frame of Wan's causal VAE holds 4 pixel "
     "frames, and the drag's target for it is the image warped to their mean time, so the last frame lags the "
     "track's end by 1.5 frames (40 px over 16 frames: ~3.8 px); targeting the encoded warped video instead is the change to try",
 )
