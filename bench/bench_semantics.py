@@ -133,6 +133,8 @@ def run() -> Report:
     main: dict[tuple, list] = {}
     sweep: dict[str, list] = {}
     seconds: dict[str, list] = {"none": [], "default": [], "region clock": []}
+    picture: dict[str, np.ndarray] = {}  # the first scene, a few settings side by side (docs/images)
+    pictured = {edits.variants()[1]: "region clock 0.9", replace(edits.DEFAULT, strength=0.25): "strength 0.25"}
     t0 = time.monotonic()
     for i in range(SCENES):
         scene = S.edit_scene(i)
@@ -156,6 +158,8 @@ def run() -> Report:
                 key = "default" if (kind, align) == SWEEP_KIND else None
                 frames = timed(key, run_.render, kind, align)
                 main.setdefault((kind, align), []).append(measure(frames, base, previews[kind][-1], scene, kind))
+                if i == 0 and (kind, align) == SWEEP_KIND:
+                    picture.update({"no instructions": base, "preview alone": previews[kind], "defaults": frames})
         if i < SWEEP:
             base4 = run_.render("drag", False, edits.Setup(instructions=False, steps=4))
             for setup in edits.variants():
@@ -163,6 +167,8 @@ def run() -> Report:
                     "region clock" if setup == edits.variants()[1] else None, run_.render, *SWEEP_KIND, setup
                 )
                 ref = base4 if setup.steps == 4 else base
+                if i == 0 and setup in pictured:
+                    picture[pictured[setup]] = frames
                 sweep.setdefault(setup.label(), []).append(
                     measure(frames, ref, previews[SWEEP_KIND[0]][-1], scene, SWEEP_KIND[0])
                 )
@@ -278,5 +284,8 @@ def run() -> Report:
             caption + "\n\n" + table + "\n\nOne change at a time from the defaults:\n\n" + sweep_table,
         )
         headline = [lines[0], lines[1]] + [r for r in lines[2:] if "defaults" in r]
+        from comfyui_interactivevideo.devkit.demo_wan import frame_strip
+
+        (REPO / "docs" / "images" / "semantics-settings.png").write_bytes(frame_strip(picture, S.edit_scene(0)))
         write_between(REPO / "README.md", "semantics-headline", caption + "\n\n" + "\n".join(headline))
     return report

@@ -33,6 +33,7 @@ class Setup:
     steps: int = 20
     flow_noise: bool = False
     two_stage: str = ""  # "": one KSampler; "both" / "first": KSamplerAdvanced halves, instructions on both / first
+    affinity: str = "animation M"  # Image Align's preset, when the edit aligns
     seed: int = 0
 
     def label(self) -> str:
@@ -46,6 +47,8 @@ class Setup:
         ]
         if self.flow_noise:
             parts.append("flow noise")
+        if self.affinity != "animation M":
+            parts.append(f"align {self.affinity}")
         if self.two_stage:
             parts.append("two-stage, instructions on " + ("both" if self.two_stage == "both" else "the first only"))
         return ", ".join(parts)
@@ -92,18 +95,24 @@ class SceneRun:
                 grow=8,
                 feather=8,
             )
-        (self.align,) = call(
-            "IV_ImageAlign",
-            vae=vae,
-            image=self.image,
-            frames=frames,
-            condition_frame=0,
-            affinity="animation M",
-            custom_affinity="1, 0.8, 0.7",
-        )
+        self.aligns: dict[str, dict] = {}
         (self.still,) = call("VAEEncode", pixels=self.image.repeat(9, 1, 1, 1), vae=vae)
 
-    def instructions(self, kind: str, align: bool) -> dict:
+    def align(self, affinity: str = "animation M"):
+        """Image Align's IV_ALIGN with an affinity preset, encoded once per scene and preset."""
+        if affinity not in self.aligns:
+            (self.aligns[affinity],) = call(
+                "IV_ImageAlign",
+                vae=self.vae,
+                image=self.image,
+                frames=self.frames,
+                condition_frame=0,
+                affinity=affinity,
+                custom_affinity="1, 0.8, 0.7",
+            )
+        return self.aligns[affinity]
+
+    def instructions(self, kind: str, align: bool, affinity: str = "animation M") -> dict:
         """Apply Instructions' optional inputs for an edit kind."""
         s = self.scene
         out: dict = {}
@@ -116,7 +125,7 @@ class SceneRun:
         elif kind == "drag & paint":
             out["paint"] = self.paints[s.painted]
         if align:
-            out["align"] = self.align
+            out["align"] = self.align(affinity)
         if "paint" not in out and "align" not in out:
             out["image"] = self.still  # a drag alone needs the image it moves
         return out
@@ -145,7 +154,7 @@ class SceneRun:
             curve="constant",
             steering=setup.steering,
             release_percent=setup.release,
-            **self.instructions(kind, align),
+            **self.instructions(kind, align, setup.affinity),
         )
         return model
 
@@ -220,4 +229,6 @@ def variants() -> list[Setup]:
         replace(d, steps=4),
         replace(d, two_stage="both"),
         replace(d, two_stage="first"),
+        replace(d, affinity="animation L"),
+        replace(d, affinity="style transfer M"),
     ]

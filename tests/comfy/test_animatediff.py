@@ -180,13 +180,13 @@ def test_input_model_is_untouched_and_samples_as_before(run_node, base_and_v3):
         if isinstance(v, torch.nn.Sequential) and any(isinstance(m, MotionModule) for m in v)
     )
     assert len(places) == 20 and "diffusion_model.middle_block" not in places
-    moved = sample(animated, 16)
+    moved = sample(animated, 4)  # the same 4 frames: only the clone's motion module differs
     after = sample(base, 4)
     comfy.model_management.unload_all_models()
     assert torch.equal(before, after)
     assert fingerprint(base) == before_print
     assert not any(isinstance(m, MotionModule) for m in base.model.diffusion_model.modules())
-    assert not torch.allclose(moved[:4], before, atol=1e-3)  # and the clone did animate
+    assert not torch.allclose(moved, before, atol=1e-3)  # and the clone did animate
 
 
 @pytest.mark.slow

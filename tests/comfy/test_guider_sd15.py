@@ -10,7 +10,7 @@ import torch
 
 from comfyui_interactivevideo.core.instructions import Paint
 
-FRAMES, H, W = 2, 16, 16  # frames are independent here (no motion module): two suffice
+FRAMES, H, W = 1, 16, 16  # frames are independent here (no motion module): one is the case of every frame
 
 
 def disk(cy, cx, r):

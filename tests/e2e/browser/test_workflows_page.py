@@ -212,7 +212,14 @@ def test_full_pipeline_from_the_page_with_paint_and_a_track(comfy_page, server, 
     assert len(json.loads(canvas["tracks"])["tracks"]) == 1
     assert (server.base / "input" / canvas["paint"]).is_file()
 
-    # Second run: the edits steer the video; the page shows the outputs.
+    # Second run: the edits steer the video and the page shows the outputs. What the guider does is set on the
+    # page as a user would: strength 1 to the end ('residual', end_percent 1; the shipped 'dual' mode re-predicts
+    # with the paint as the image instead, which lands on no fixed target; the shipped settings run over HTTP in
+    # tests/e2e/test_workflows_e2e.py). The sampled latent, inside the paint region's full cells of frame 0 (where
+    # the drag has not moved anything yet), is then the VAE code of the painted image; nodes added on the page
+    # save both, and the region.
+    added = comfy_page.eval(ADD_CHECKS)
+    set_widgets(comfy_page, {"mode": "residual", "end_percent": 1.0})
     entry = queue_and_wait(comfy_page, server)
     titles = {n["_meta"]["title"]: k for k, n in prompt.items()}
     steered = video_frames(server, entry, titles)
@@ -222,14 +229,6 @@ def test_full_pipeline_from_the_page_with_paint_and_a_track(comfy_page, server, 
     fit_view(comfy_page)
     page.screenshot(path=str((artifacts / "nodes2" if vue_nodes else artifacts) / "full-pipeline-after-run.png"))
     assert not comfy_page.pack_errors(), comfy_page.console_errors
-
-    # What the guider does, set on the page as a user would: strength 1 to the end ('residual', end_percent 1; the
-    # shipped 'dual' mode re-predicts with the paint as the image instead, which lands on no fixed target). The
-    # sampled latent, inside the paint region's full cells of frame 0 (where the drag has not moved anything yet),
-    # is then the VAE code of the painted image; nodes added on the page save both, and the region.
-    added = comfy_page.eval(ADD_CHECKS)
-    set_widgets(comfy_page, {"mode": "residual", "end_percent": 1.0})
-    entry = queue_and_wait(comfy_page, server)
     landed = saved_latent(server, entry, added["sampled"])
     target = saved_latent(server, entry, added["target"])[0]
     full = full_cells(server, entry, added["region"])
@@ -238,9 +237,8 @@ def test_full_pipeline_from_the_page_with_paint_and_a_track(comfy_page, server, 
 
     # Control: strength 0 on the page (the model alone, the same seed and conditioning; only the guider and what
     # follows it run again). Inside the region it is far from the paint (measured 537 at most, in this random
-    # checkpoint's latent units, against 2e-6 above), and the video is another one than the shipped settings'
-    # (mean difference measured 4.7 of 255): a guider that ignored the edits would land on nothing and give the
-    # same video twice (0).
+    # checkpoint's latent units, against 2e-6 above), and the video is another one: a guider that ignored the
+    # edits would land on nothing and give the same video twice (0).
     set_widgets(comfy_page, {"strength": 0.0})
     entry = queue_and_wait(comfy_page, server)
     alone = saved_latent(server, entry, added["sampled"])
