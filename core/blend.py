@@ -109,6 +109,33 @@ class RegionClock:
         return torch.maximum(region, align * s)
 
 
+# Image Align's 'free_motion: keep': alignment lets go of a cell where the model's prediction differs from the
+# target by about this much (mean over channels of the squared difference, in the model's latent units, where a
+# latent has about unit spread: two unrelated contents are ~2 apart, the same content ~0). On the small Wan model's
+# development scenes (not the benchmark's) free objects kept 69-113 % of their speed (5-31 % under 'hold'); that
+# model also lets objects fade, and under 'keep' they fade as they do without instructions (docs/benchmarks.md).
+FREE_MOTION_TOLERANCE = 0.5
+
+
+def free_motion_gate(x0: torch.Tensor, target: torch.Tensor, held: torch.Tensor, tolerance: float) -> torch.Tensor:
+    """How much of the alignment still holds where the model moves something no instruction placed.
+
+    x0, target: [N, C, h, w] the model's prediction and the instructions' target (same space);
+    held: [1 or N, 1, h, w] in [0, 1], where paint or drag act at any frame (their sweep: the dragged object's
+    whole path, the place it leaves included), where alignment always holds  ->  [N, 1, h, w] in [0, 1]:
+
+        g = max(held, exp(−mean_c (x0 − T)² / tolerance))
+
+    An alignment of weight a pulls with a·g. Where the prediction is the target g = 1, so wherever the model
+    already agrees with the image (the still background) alignment is unchanged; where a free object moves, the
+    prediction shows it elsewhere than the image does and the alignment lets it move instead of freezing it.
+    """
+    if tolerance <= 0.0:
+        raise ValueError(f"tolerance must be > 0, got {tolerance}")
+    distance = (x0.float() - target.float()).square().mean(1, keepdim=True)
+    return torch.maximum(held.to(distance), torch.exp(-distance / tolerance)).to(x0.dtype)
+
+
 def pull(x0: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, strength: float) -> torch.Tensor:
     """One step's residual: the prediction moved toward the target inside its region, x0 + s·M⊙(T − x0).
 

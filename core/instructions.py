@@ -6,7 +6,7 @@ Three roles (the paper's multimodal instructions beside the intermediate image i
 - motion (``IV_FLOW``, core.flow.Flow): a flow that moves the image, and the paint on it, frame by frame; its
   weight marks where the user specified motion (dragged and anchored regions).
 - ``Align`` (``IV_ALIGN``): ties every frame to the image with a per-frame affinity (PIA-style decay), for
-  temporal coherence.
+  temporal coherence; with a ``tolerance`` it lets go where the model moves what no instruction placed.
 
 The composition rule, per frame f at latent resolution (everything a plain function of the roles given):
 
@@ -19,6 +19,10 @@ is the target with full weight, inside a dragged region the moved image is, and 
 the same moved, edited image weighted by a_f. No role dilutes another (a mean of targets would: paint under an
 alignment of weight 1 would show half paint, half the unpainted image). At each sampling step the prediction
 then moves toward the target inside the region, x̂₀ ← x̂₀ + s(σ)·M_f ⊙ (T_f − x̂₀) (core.blend).
+
+An alignment with a tolerance (Image Align's 'free motion: keep') weighs a_f by g_f = max(S, exp(−|x̂₀ − T_f|²/τ))
+at each step (core.blend.free_motion_gate), S = max_f max(warp(P, flow_f), D_f) the instructions' sweep: a still
+image held on every frame would freeze the objects the model moves by itself, which no instruction asked for.
 """
 
 from __future__ import annotations
@@ -67,12 +71,15 @@ class Paint:
 class Align:
     """``IV_ALIGN``: every frame tied to the image, frame f with weight ``affinity[f]``.
 
-    image:    [K, C, h, w] raw VAE latent of the intermediate image (K = 1, or a still's STILL_CODES codes).
-    affinity: [F] in [0, 1], per pixel frame (or per latent frame).
+    image:     [K, C, h, w] raw VAE latent of the intermediate image (K = 1, or a still's STILL_CODES codes).
+    affinity:  [F] in [0, 1], per pixel frame (or per latent frame).
+    tolerance: 0 holds every frame to the image wholly (PIA); > 0 lets go where the model's prediction differs
+               from the target by about this much (core.blend.free_motion_gate): free objects keep moving.
     """
 
     image: torch.Tensor
     affinity: torch.Tensor
+    tolerance: float = 0.0
 
     def __post_init__(self) -> None:
         if self.image.ndim != 4 or self.image.shape[0] not in (1, STILL_CODES):
@@ -82,13 +89,17 @@ class Align:
             )
         if self.affinity.ndim != 1:
             raise ValueError(f"align: affinity must be [F], got {tuple(self.affinity.shape)}")
+        if not self.tolerance >= 0.0:
+            raise ValueError(f"align: tolerance must be >= 0, got {self.tolerance}")
 
 
 @dataclass(frozen=True)
 class Composed:
     """Per-frame target and weight of all instructions together, plus each role's own weight for previews.
 
-    target: [F, C, h, w] raw latent; weight: [F, 1, h, w] in [0, 1] = max(paint, drag, align).
+    target: [F, C, h, w] raw latent; weight: [F, 1, h, w] in [0, 1] = max(paint, drag, align);
+    paint, drag, align: [F, 1, h, w] each role's weight; sweep: [1, 1, h, w] max over frames of paint and drag;
+    tolerance: the alignment's (0: it holds wholly, and ``weight`` is what acts).
     """
 
     target: torch.Tensor
@@ -96,6 +107,13 @@ class Composed:
     paint: torch.Tensor
     drag: torch.Tensor
     align: torch.Tensor
+    sweep: torch.Tensor
+    tolerance: float = 0.0
+
+    def repeated(self, times: int) -> Composed:
+        """The same for ``times`` videos in one batch, frames of each video consecutive ([times·F, ·, h, w])."""
+        frames = {k: getattr(self, k).repeat(times, 1, 1, 1) for k in ("target", "weight", "paint", "drag", "align")}
+        return Composed(**frames, sweep=self.sweep, tolerance=self.tolerance)
 
 
 class InstructionError(ValueError):
@@ -179,5 +197,14 @@ def compose(
             affinity = affinity.view(frames, 1, 1, 1)
     except FrameCountError as e:
         raise InstructionError(str(e)) from e
-    weight = torch.maximum(torch.maximum(paint_weight, drag), affinity.expand(frames, 1, h, w))
-    return Composed(target.contiguous(), weight.clamp(0.0, 1.0), paint_weight, drag, affinity.expand(frames, 1, h, w))
+    region = torch.maximum(paint_weight.expand(frames, 1, h, w), drag)
+    weight = torch.maximum(region, affinity.expand(frames, 1, h, w))
+    return Composed(
+        target.contiguous(),
+        weight.clamp(0.0, 1.0),
+        paint_weight,
+        drag,
+        affinity.expand(frames, 1, h, w),
+        region.amax(0, keepdim=True).clamp(0.0, 1.0),
+        0.0 if align is None else float(align.tolerance),
+    )

@@ -9,6 +9,7 @@ import torch
 from comfy_api.latest import io
 
 from ..core.alignment import AFFINITY_PRESETS, preset_affinity
+from ..core.blend import FREE_MOTION_TOLERANCE
 from ..core.instructions import Align, edited_image
 from . import comfy_internals as ci
 from . import iv_types
@@ -18,6 +19,8 @@ from .guider import as_paints
 ci.register_motion_module_folder()
 
 AFFINITY_CHOICES = [*AFFINITY_PRESETS, "custom"]
+# Image Align's free_motion choices and the alignment tolerance each means (core.blend.free_motion_gate).
+FREE_MOTION = {"keep": FREE_MOTION_TOLERANCE, "hold": 0.0}
 AFFINITY_TOOLTIP = (
     "How strongly each frame stays tied to the image, PIA's presets: frame i gets values[|i − condition frame|]. "
     "animation S/M/L = small/moderate/large motion; loop = the same, mirrored so the clip returns to the image; "
@@ -212,12 +215,27 @@ class IV_ImageAlign(io.ComfyNode):
             "PIA-style decaying weights, for Apply Instructions (IV) or the guider. It pulls toward the edited image "
             "moved along the flow (paint and drag win where they act); works with plain AnimateDiff v2/v3, no PIA "
             "file needed.",
-            inputs=_image_affinity_inputs(),
+            inputs=[
+                *_image_affinity_inputs(),
+                io.Combo.Input(
+                    "free_motion",
+                    options=list(FREE_MOTION),
+                    default="hold",
+                    optional=True,
+                    tooltip="hold: every frame is held to the image wholly (PIA's behaviour); this also freezes "
+                    "what no instruction moves. keep: where the model moves something no paint or drag placed (its "
+                    "prediction there is far from the image), the alignment lets go, so free objects keep their "
+                    "motion; the still background and the painted and dragged regions (the whole path) stay tied. "
+                    "A model that lets objects fade shows that too under keep (docs/benchmarks.md).",
+                ),
+            ],
             outputs=[iv_types.Align.Output(display_name="align", tooltip="The alignment instruction (IV_ALIGN).")],
         )
 
     @classmethod
     @checked
-    def execute(cls, vae, image, frames, condition_frame, affinity, custom_affinity) -> io.NodeOutput:
+    def execute(
+        cls, vae, image, frames, condition_frame, affinity, custom_affinity, free_motion: str = "hold"
+    ) -> io.NodeOutput:
         weights, z0 = _affinity_and_latent(vae, image, frames, condition_frame, affinity, custom_affinity)
-        return io.NodeOutput(Align(image=z0, affinity=weights))
+        return io.NodeOutput(Align(image=z0, affinity=weights, tolerance=FREE_MOTION[free_motion]))

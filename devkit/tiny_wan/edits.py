@@ -19,6 +19,7 @@ from .render import call, start
 from .scenes import Scene
 
 KINDS = ("drag", "paint", "paint+drag", "drag & paint")
+ALIGN_DEFAULT = "animation M"  # Image Align's default affinity preset
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,8 @@ class Setup:
     steps: int = 20
     flow_noise: bool = False
     two_stage: str = ""  # "": one KSampler; "both" / "first": KSamplerAdvanced halves, instructions on both / first
-    affinity: str = "animation M"  # Image Align's preset, when the edit aligns
+    affinity: str = ALIGN_DEFAULT  # Image Align's preset, when the edit aligns
+    free_motion: str = "hold"  # Image Align's free_motion
     seed: int = 0
 
     def label(self) -> str:
@@ -47,8 +49,10 @@ class Setup:
         ]
         if self.flow_noise:
             parts.append("flow noise")
-        if self.affinity != "animation M":
+        if self.affinity != ALIGN_DEFAULT:
             parts.append(f"align {self.affinity}")
+        if self.free_motion != "hold":
+            parts.append(f"align free motion {self.free_motion}")
         if self.two_stage:
             parts.append("two-stage, instructions on " + ("both" if self.two_stage == "both" else "the first only"))
         return ", ".join(parts)
@@ -95,13 +99,13 @@ class SceneRun:
                 grow=8,
                 feather=8,
             )
-        self.aligns: dict[str, dict] = {}
+        self.aligns: dict[tuple[str, str], dict] = {}
         (self.still,) = call("VAEEncode", pixels=self.image.repeat(9, 1, 1, 1), vae=vae)
 
-    def align(self, affinity: str = "animation M"):
-        """Image Align's IV_ALIGN with an affinity preset, encoded once per scene and preset."""
-        if affinity not in self.aligns:
-            (self.aligns[affinity],) = call(
+    def align(self, affinity: str = ALIGN_DEFAULT, free_motion: str = "hold"):
+        """Image Align's IV_ALIGN with an affinity preset, encoded once per scene, preset and free_motion."""
+        if (affinity, free_motion) not in self.aligns:
+            (self.aligns[affinity, free_motion],) = call(
                 "IV_ImageAlign",
                 vae=self.vae,
                 image=self.image,
@@ -109,10 +113,11 @@ class SceneRun:
                 condition_frame=0,
                 affinity=affinity,
                 custom_affinity="1, 0.8, 0.7",
+                free_motion=free_motion,
             )
-        return self.aligns[affinity]
+        return self.aligns[affinity, free_motion]
 
-    def instructions(self, kind: str, align: bool, affinity: str = "animation M") -> dict:
+    def instructions(self, kind: str, align: bool, affinity: str = ALIGN_DEFAULT, free_motion: str = "hold") -> dict:
         """Apply Instructions' optional inputs for an edit kind."""
         s = self.scene
         out: dict = {}
@@ -125,7 +130,7 @@ class SceneRun:
         elif kind == "drag & paint":
             out["paint"] = self.paints[s.painted]
         if align:
-            out["align"] = self.align(affinity)
+            out["align"] = self.align(affinity, free_motion)
         if "paint" not in out and "align" not in out:
             out["image"] = self.still  # a drag alone needs the image it moves
         return out
@@ -154,7 +159,7 @@ class SceneRun:
             curve="constant",
             steering=setup.steering,
             release_percent=setup.release,
-            **self.instructions(kind, align, setup.affinity),
+            **self.instructions(kind, align, setup.affinity, setup.free_motion),
         )
         return model
 

@@ -15,8 +15,10 @@ CoTracker:
 - paint error: mean |colour − paint colour| (/255) inside the recoloured object, its frame-0 shape moved with its
   tracked centre and eroded by 2 px, over all frames;
 - outside change: mean |frame − start image| (/255) on the background away from every object's path;
-- vacated place: where the dragged object stood at frame 0 and has left by the last frame, the mean distance of
-  the last frame to the scene's true background and to the stretched image the flow alone makes (motion preview);
+- vacated place: where the dragged object stood at frame 0 and has left by the last frame, and the stretched image
+  the flow alone makes (motion preview) differs from the scene's true background by more than 12/255, the mean
+  distance of the last frame to each (on a flat background the two agree there and the measure says nothing);
+- free objects intact: the share of frames in which each free object is found with 50-150 % of its start area;
 - flicker: mean |frame f − frame f−1| (/255) on the same background pixels as 'outside change'.
 """
 
@@ -248,9 +250,24 @@ def flicker(frames: np.ndarray, where: np.ndarray) -> float:
     return float(np.abs(np.diff(frames[:, where], axis=0)).mean() * 255) if where.any() else float("nan")
 
 
+VACATED_CONTRAST = 12.0  # /255: where the stretched image and the true background can be told apart
+
+
+def intact(frames: np.ndarray, scene: Scene, objects: list[int]) -> list[float]:
+    """Per object of ``objects``: the share of frames where the tracker finds it with 50-150 % of its start area."""
+    out = []
+    for k in objects:
+        obj = scene.clip.objects[k]
+        _, areas = track_colour(frames, obj.colour)
+        start = float((obj.coverage[0] >= 0.5).sum())
+        out.append(float(((areas >= 0.5 * start) & (areas <= 1.5 * start)).mean()))
+    return out
+
+
 def vacated(frames: np.ndarray, scene: Scene, preview_last: np.ndarray) -> tuple[float, float]:
     """(distance to the true background, distance to the stretched image) of the last frame (/255, mean abs)
-    where the dragged object stood at frame 0 and has left by the end."""
+    where the dragged object stood at frame 0, has left by the end, and the two differ (NaN where they nowhere
+    do)."""
     obj = scene.clip.objects[scene.dragged]
     start = obj.coverage[0] >= 0.999
     end = object_pixels(scene, scene.dragged, scene.track[-1], erode=0)
@@ -258,7 +275,9 @@ def vacated(frames: np.ndarray, scene: Scene, preview_last: np.ndarray) -> tuple
     for _ in range(3):
         grown |= np.roll(grown, 1, 0) | np.roll(grown, -1, 0) | np.roll(grown, 1, 1) | np.roll(grown, -1, 1)
     where = start & ~grown
-    if not where.any():
+    background = scene.clip.background
+    where &= np.abs(preview_last - background).mean(-1) * 255 > VACATED_CONTRAST
+    if where.sum() < 10:
         return float("nan"), float("nan")
     last = frames[-1][where]
     return (

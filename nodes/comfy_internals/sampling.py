@@ -16,7 +16,7 @@ import comfy.utils
 import latent_preview
 import torch
 
-from ...core.blend import RegionClock, Schedule, mix_predictions, pull
+from ...core.blend import RegionClock, Schedule, free_motion_gate, mix_predictions, pull
 from ...core.frames import IDENTITY, FrameCountError, FrameMapping, mapping_for_counts
 from ...core.instructions import Composed, InstructionError, compose
 
@@ -152,13 +152,14 @@ class InstructionPlan:
                         "video's size with the model's VAE"
                     )
                 if repeats > 1:
-                    composed = Composed(*(t.repeat(repeats, 1, 1, 1) for t in vars(composed).values()))
+                    composed = composed.repeated(repeats)
             self._raw[shape] = composed
         return self._raw[shape]
 
     def in_model_space(self, model, x: torch.Tensor) -> tuple[torch.Tensor, ...] | None:
-        """(target [N, C, h, w] in the sampler's space, weight [N, 1, h, w], and for a region clock the region
-        and alignment weights [N, 1, h, w]) for the latent ``x``."""
+        """(target [N, C, h, w] in the sampler's space, weight [N, 1, h, w], and where a region clock or an
+        alignment's tolerance needs them the region, alignment [N, 1, h, w] and sweep [1, 1, h, w] weights) for the
+        latent ``x``."""
         key = (tuple(x.shape), x.device, x.dtype)
         if key not in self._model_space:
             composed = self.composed(tuple(x.shape), model.latent_format)
@@ -168,9 +169,9 @@ class InstructionPlan:
             # Latent formats scale per channel in the latent's own layout ([1, C, 1, 1, 1] for video latents).
             target = _frame_view(model.process_latent_in(_from_frame_view(raw, x))).to(x.dtype)
             planned = (target, composed.weight.to(x.device, x.dtype))
-            if self.clock is not None:
+            if self.clock is not None or composed.tolerance > 0.0:
                 region = torch.maximum(composed.paint, composed.drag)
-                planned += (region.to(x.device, x.dtype), composed.align.to(x.device, x.dtype))
+                planned += tuple(t.to(x.device, x.dtype) for t in (region, composed.align, composed.sweep))
             self._model_space[key] = planned
         return self._model_space[key]
 
@@ -180,11 +181,14 @@ class InstructionPlan:
             self._percent[value] = sigma_progress(model_sampling, value)
         return self._percent[value]
 
-    def at_step(self, model, x: torch.Tensor, sigma: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, float] | None:
+    def at_step(
+        self, model, x: torch.Tensor, sigma: torch.Tensor, x0: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, float] | None:
         """What acts at ``sigma`` on a latent like ``x``: (target, weight, strength) in frame view, or None.
 
         Residual: the plan's weight M and s(σ). Region clock: the clock's weight W(σ) (core.blend.RegionClock)
-        with strength 1."""
+        with strength 1. An alignment with a tolerance is weighed by how far the model's prediction ``x0`` (frame
+        view) is from the target (core.blend.free_motion_gate); without ``x0`` it holds wholly."""
         p = self.progress(model.model_sampling, sigma)
         s = self.schedule.at(p)
         if s == 0.0 and (self.clock is None or p > self.clock.release):
@@ -192,20 +196,28 @@ class InstructionPlan:
         planned = self.in_model_space(model, x)
         if planned is None:
             return None
+        target, weight = planned[:2]
+        if len(planned) == 2:
+            return target, weight, s
+        region, align, sweep = planned[2:]
+        tolerance = self._raw[tuple(x.shape)].tolerance
+        if tolerance > 0.0 and x0 is not None:
+            align = align * free_motion_gate(x0, target, sweep, tolerance)
+            weight = torch.maximum(region, align)
         if self.clock is None:
-            return planned[0], planned[1], s
-        target, _, region, align = planned
+            return target, weight, s
         weight = self.clock.weight(region, align, p, self.schedule)
         return None if weight is None else (target, weight, 1.0)
 
     def post_cfg(self, args: dict) -> torch.Tensor:
         """sampler_post_cfg_function: the pull on the CFG result, x̂₀ + s·W ⊙ (T − x̂₀) (see ``at_step``)."""
         denoised = args["denoised"]
-        step = self.at_step(args["model"], denoised, args["sigma"])
+        x0 = _frame_view(denoised)
+        step = self.at_step(args["model"], denoised, args["sigma"], x0)
         if step is None:
             return denoised
         target, weight, s = step
-        return _from_frame_view(pull(_frame_view(denoised), target, weight, s), denoised)
+        return _from_frame_view(pull(x0, target, weight, s), denoised)
 
 
 def apply_instructions(model, plan: InstructionPlan):
@@ -304,8 +316,8 @@ class ResidualBlendGuider(comfy.samplers.CFGGuider):
         if not self._dual_now or step is None:
             denoised = super().predict_noise(x, timestep, model_options, seed)
             return self.plan.post_cfg({"denoised": denoised, "model": self.inner_model, "sigma": timestep})
-        _, weight, s = step
         denoised, edited = self._predict_both(x, timestep, model_options)
+        _, weight, s = self.plan.at_step(self.inner_model, x, timestep, _frame_view(denoised))
         return _from_frame_view(mix_predictions(_frame_view(denoised), _frame_view(edited), weight, s), x)
 
     def _predict_both(self, x, timestep, model_options):

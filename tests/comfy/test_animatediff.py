@@ -14,6 +14,7 @@ import torch
 
 import nodes
 from comfyui_interactivevideo.core.alignment import preset_affinity
+from comfyui_interactivevideo.core.blend import FREE_MOTION_TOLERANCE
 from comfyui_interactivevideo.core.instructions import Align
 from comfyui_interactivevideo.core.motion_module import MotionModule
 from comfyui_interactivevideo.core.motion_weights import MotionModuleWeights
@@ -312,6 +313,16 @@ def test_image_align_is_the_alignment_role_with_pia_weights(run_node, vae):
     assert isinstance(align, Align)
     assert torch.equal(align.image, vae.encode(image))  # raw VAE latent, not model-scaled
     assert align.affinity.tolist() == [1.0] + [0.5] * 15
+    assert align.tolerance == 0.0  # free_motion 'hold' by default, so API prompts made before it behave as before
+
+
+def test_image_align_free_motion_keep_sets_the_tolerance_and_a_wrong_choice_is_named(run_node, vae):
+    inputs = dict(vae=vae, image=torch.rand(1, 64, 64, 3), frames=4, condition_frame=0, affinity="animation M")
+    kept = run_node("IV_ImageAlign", custom_affinity="", free_motion="keep", **inputs).result[0]
+    held = run_node("IV_ImageAlign", custom_affinity="", free_motion="hold", **inputs).result[0]
+    assert (kept.tolerance, held.tolerance) == (FREE_MOTION_TOLERANCE, 0.0)
+    with pytest.raises(ValueError, match="'free_motion' is 'loose', not one of its choices"):
+        run_node("IV_ImageAlign", custom_affinity="", free_motion="loose", **inputs)
 
 
 def test_bad_affinity_is_reported_by_the_node(run_node, vae):

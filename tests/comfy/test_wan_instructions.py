@@ -5,6 +5,7 @@ region on the noised moved reference until its release; Paint Encode, Image Alig
 and latent's layout; core Wan conditioning nodes' outputs carry the edits."""
 
 import os
+from dataclasses import replace
 
 import comfy.sample
 import comfy.samplers
@@ -14,7 +15,7 @@ import pytest
 import torch
 
 import nodes
-from comfyui_interactivevideo.core.blend import DEFAULT_SCHEDULE
+from comfyui_interactivevideo.core.blend import DEFAULT_SCHEDULE, FREE_MOTION_TOLERANCE
 from comfyui_interactivevideo.core.noise import flow_noise
 from comfyui_interactivevideo.devkit import scenes, wan
 from comfyui_interactivevideo.devkit.priors import analytic, gaussian
@@ -265,6 +266,61 @@ def test_region_clock_holds_the_region_until_its_release_and_the_background_unti
     x = traced(residual, sc)[0][10]
     reference = (1 - float(sigmas[10])) * target + float(sigmas[10]) * noise
     assert float((x - reference)[inside].abs().amax()) > 0.1
+
+
+# ---- free motion: an alignment that lets the model move what no instruction placed ------------------------------
+
+
+def keep(align):
+    return replace(align, tolerance=FREE_MOTION_TOLERANCE)
+
+
+def test_free_motion_keep_releases_what_the_model_moves_and_holds_the_drags_sweep(run_node, wan16):
+    """Drag + Image Align at strength 1 to the end, under a model whose every prediction is unrelated to the image.
+    'keep' holds the drag's whole sweep (the dragged disk at every frame, the place it leaves included) exactly as
+    'hold' does, and lets go everywhere else, so the model's own video shows there. Control: 'hold' pulls the same
+    cells to the image (> 1 away from the model's video)."""
+    plain = scenes.video_scene(16)
+    sc = replace(plain, video=4 * plain.video)  # far from the image in every cell (model-space distance ~15)
+    model = analytic(wan16, model_space(wan16, sc.video))
+    held = patched(run_node, model, sc.instructions({"drag", "align"}))
+    instructions = sc.instructions({"drag", "align"}) | {"align": keep(sc.align())}
+    kept = ksampler(patched(run_node, model, instructions), sc, 4)
+    sweep = sc.dragged.amax(0).bool().expand_as(sc.video)
+    assert 20 < int(sweep[0, 0, 0].sum()) < 16 * 16 // 2
+    expected = sc.expected({"drag", "align"})
+    close = dict(atol=1e-5 * float(sc.video.abs().amax()) + 2e-4, rtol=0)  # values up to ~30 here
+    torch.testing.assert_close(kept[sweep], expected[sweep], **close)
+    torch.testing.assert_close(kept[~sweep], sc.video[~sweep], **close)
+    held_out = ksampler(held, sc, 4)
+    torch.testing.assert_close(held_out, expected, **close)
+    assert float((held_out - sc.video)[~sweep].abs().amax()) > 1.0
+
+
+def test_free_motion_keep_lets_a_free_object_move_and_still_ties_the_background(run_node, wan16):
+    """Image Align alone, a model that agrees with the image but for a slight drift everywhere (model-space distance
+    ~1e-3) and a free object (a disk of other content) moving 2 cells a latent frame. 'keep': the object moves as the model moves it (within
+    1e-3 of the model's video in its cells), and the background is tied to the image as under 'hold' (within 5 % of
+    the drift). Control: 'hold' freezes the object (its cells pulled > 1 toward the image)."""
+    sc = scenes.video_scene(16)
+    gen = torch.Generator().manual_seed(5)
+    still = torch.stack([sc.codes[min(k, 2)] for k in range(sc.video.shape[2])], dim=1).unsqueeze(0)
+    video = still + 0.05 * torch.randn(still.shape, generator=gen)  # [1, C, T, h, w]
+    content = 8 * torch.randn(16, 1, 1, generator=gen)  # another content: model-space distance ~15
+    moving = torch.stack([scenes.disk(12, 3 + 2 * k, r=1.5) for k in range(video.shape[2])])  # [T, h, w]
+    video = video + moving * (content.unsqueeze(1) - video)
+    model = analytic(wan16, model_space(wan16, video))
+    align = {"align": sc.align()}
+    held = ksampler(patched(run_node, model, align), sc, 4)
+    kept = ksampler(patched(run_node, model, {"align": keep(sc.align())}), sc, 4)
+    # Cells where the object is at some frame but the image, at that frame, does not have it.
+    moved = (moving.bool() & ~moving[:1].bool()).expand_as(video)
+    background = ~moving.amax(0).bool().expand_as(video)
+    torch.testing.assert_close(kept[moved], video[moved], atol=1e-3, rtol=0)
+    assert float((held - video)[moved].abs().mean()) > 1.0
+    drift = float((video - still)[background].abs().mean())
+    assert float((kept - held)[background].abs().mean()) < 0.05 * drift
+    assert float((held - still)[background].abs().mean()) < 0.7 * drift  # the alignment acts there at all
 
 
 # ---- the nodes read a Wan VAE's and latent's layout -------------------------------------------------------------

@@ -105,3 +105,20 @@ def test_later_paint_covers_earlier_and_regions_union():
     composed = compose(1, paints=[a, b])
     assert composed.target.flatten().tolist() == [2.0, 4.0, 2.0]
     assert composed.weight.flatten().tolist() == [1.0, 1.0, 0.5]
+
+
+def test_the_sweep_is_every_place_paint_or_drag_acts_at_any_frame_and_a_tolerance_is_carried():
+    """An alignment that lets go of free motion ('keep') still holds wherever paint or drag act at some frame: the
+    dragged region at every frame (the place it leaves included) and the moved paint."""
+    sc = scenes.scene()
+    align = Align(image=sc.image, affinity=sc.affinity, tolerance=0.5)
+    composed = compose(FRAMES, paints=[sc.paint()], flow=sc.flow(), align=align)
+    expected = torch.zeros_like(sc.paint_region)
+    for f in range(FRAMES):
+        expected = torch.maximum(expected, torch.maximum(sc.dragged[f], scenes.shift(sc.paint_region, f)))
+    torch.testing.assert_close(composed.sweep[0, 0], expected, atol=1e-6, rtol=0)
+    assert bool((expected > 0).any()) and not bool((sc.dragged[0] >= expected).all())  # frame 0 alone is not it
+    assert composed.tolerance == 0.5
+    assert compose(FRAMES, paints=[sc.paint()], align=sc.align()).tolerance == 0.0
+    with pytest.raises(ValueError, match="tolerance must be >= 0"):
+        Align(image=sc.image, affinity=sc.affinity, tolerance=-1.0)
