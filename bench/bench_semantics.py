@@ -10,6 +10,10 @@ each edit kind + align with Image Align's free_motion 'keep' against the default
     .venv/bin/python bench/run.py semantics                      # 50 scenes, sweep on 16 (about 2 h on 2 cores)
     IV_BENCH_SCENES=6 IV_BENCH_SWEEP=3 .venv/bin/python bench/run.py semantics   # a quick look
     IV_BENCH_WRITE=1 ...                                         # also write the tables into the docs
+    IV_BENCH_PART=moved IV_BENCH_SCENES=16 ...                    # only: the drag's target from the motion preview
+
+The 'moved' part renders the drags with Apply Instructions' 'moved' (the motion preview through the VAE) beside the
+same drags without it, on the first IV_BENCH_SCENES scenes; its table goes between its own markers.
 
 The tables are written between markers in docs/benchmarks.md (all rows) and README.md (the headline rows).
 """
@@ -126,10 +130,62 @@ def write_between(path, marker: str, text: str) -> None:
     path.write_text(f"{head}{start}\n{text}\n{end}{tail}")
 
 
+MOVED_KINDS = ("drag",)
+
+
+def run_moved() -> Report:
+    """The drags with and without Apply Instructions' 'moved', side by side on the same scenes."""
+    import torch
+
+    from comfyui_interactivevideo.devkit.paths import REPO
+    from comfyui_interactivevideo.devkit.tiny_wan import edits, files
+    from comfyui_interactivevideo.devkit.tiny_wan import scenes as S
+    from comfyui_interactivevideo.devkit.tiny_wan.config import SIZE
+
+    torch.set_grad_enabled(False)
+    dit, vae = files.load_dit(), files.load_vae()
+    rows: dict[tuple, list] = {}
+    t0 = time.monotonic()
+    for i in range(SCENES):
+        scene = S.edit_scene(i)
+        run_ = edits.SceneRun(scene, dit, vae)
+        base = run_.render("drag", False, edits.Setup(instructions=False))
+        for kind in MOVED_KINDS:
+            preview_last = run_.preview(kind)[-1]
+            for align in (False, True):
+                for moved in (False, True):
+                    frames = run_.render(kind, align, replace(edits.DEFAULT, moved=moved))
+                    rows.setdefault((kind, align, moved), []).append(measure(frames, base, preview_last, scene, kind))
+        print(f"  scene {i + 1}/{SCENES} ({time.monotonic() - t0:.0f}s)", flush=True)
+    lines = [HEADER]
+    for (kind, align, moved), measured in rows.items():
+        setup = replace(edits.DEFAULT, moved=moved)
+        lines.append(row(kind + (" + align" if align else ""), setup.label(), measured, None))
+    caption = (
+        f"The first {SCENES} held-out scenes, the same renders as above but for 'moved' (Apply Instructions' input: "
+        "Motion Preview's frames through VAE Encode)."
+    )
+    table = "\n".join(lines)
+    print("\n" + caption + "\n\n" + table)
+    report = Report(f"semantics, 'moved': the drags on {SCENES} held-out scenes (table above)")
+    for align in (False, True):
+        label = "drag" + (" + align" if align else "")
+        for moved in (False, True):
+            d = rows[("drag", align, moved)]
+            name = f"{label}{', moved' if moved else ''}"
+            report.absolute(f"{name}: mean trajectory error", 100 * mean(d, "traj_mean") / SIZE, "% width", 2.0)
+            report.absolute(f"{name}: final trajectory error", 100 * mean(d, "traj_final") / SIZE, "% width", 3.0)
+    if os.environ.get("IV_BENCH_WRITE"):
+        write_between(REPO / "docs" / "benchmarks.md", "semantics-moved", caption + "\n\n" + table)
+    return report
+
+
 def run() -> Report:
     from comfyui_interactivevideo.devkit import comfy_env
 
     comfy_env.boot()
+    if os.environ.get("IV_BENCH_PART") == "moved":
+        return run_moved()
     import torch
 
     from comfyui_interactivevideo.devkit.paths import REPO

@@ -12,6 +12,7 @@ The composition rule, per frame f at latent resolution (everything a plain funct
 
     E   = z0 + P ⊙ (z0′ − z0)                the edited image: the intermediate image with the paint on it
     T_f = warp(E, flow_f)                     the edited image moved along the flow (E itself without a flow)
+                                              or, given the moved video's latent V: V_f + warp(P, flow_f) ⊙ (T_f − V_f)
     M_f = max(warp(P, flow_f), D_f, a_f)      P: paint region, D_f: the flow's weight, a_f: the affinity
 
 Every role shares the one target T_f, and their regions combine by ``max``: inside the (moved) paint the paint
@@ -19,6 +20,12 @@ is the target with full weight, inside a dragged region the moved image is, and 
 the same moved, edited image weighted by a_f. No role dilutes another (a mean of targets would: paint under an
 alignment of weight 1 would show half paint, half the unpainted image). At each sampling step the prediction
 then moves toward the target inside the region, x̂₀ ← x̂₀ + s(σ)·M_f ⊙ (T_f − x̂₀) (core.blend).
+
+The moved video's latent V (``moved``) is the motion preview, the edited image moved frame by frame in pixels,
+encoded by the model's VAE. Under a causal video VAE a latent frame holds several pixel frames (4 for Wan), and a
+latent moved by their mean flow decodes as all of them at the mean place: the last frame lags by half a group's
+motion. V holds the motion within each group as the VAE encodes it. Inside the moved paint the latent-moved paint
+stays the target, so V may be the preview of the image with or without the paint.
 
 An alignment with a tolerance (Image Align's 'free motion: keep') weighs a_f by g_f = max(S, exp(−|x̂₀ − T_f|²/τ))
 at each step (core.blend.free_motion_gate), S = max_f max(warp(P, flow_f), D_f) the instructions' sweep: a still
@@ -142,6 +149,16 @@ def edited_image(
     return edited, covered
 
 
+def _checked_moved(moved: torch.Tensor, frames: int, chw: tuple[int, int, int]) -> torch.Tensor:
+    if moved.ndim != 4 or moved.shape[0] != frames or tuple(moved.shape[1:]) != chw:
+        raise InstructionError(
+            f"'moved' is {tuple(moved.shape)} ([frames, C, h, w]) but the sampled latent needs ({frames}, {chw[0]}, "
+            f"{chw[1]}, {chw[2]}): encode Motion Preview (IV)'s frames of the video's length and size with the "
+            "model's VAE (VAE Encode)"
+        )
+    return moved.float()
+
+
 def compose(
     frames: int,
     *,
@@ -149,12 +166,15 @@ def compose(
     paints: list[Paint] | tuple[Paint, ...] = (),
     flow: Flow | None = None,
     align: Align | None = None,
+    moved: torch.Tensor | None = None,
     mapping: FrameMapping = IDENTITY,
 ) -> Composed | None:
     """All instructions for a latent of ``frames`` (latent) frames, by the rule in this module's docstring.
 
     image: [K, C, h, w] raw latent of the intermediate image; used only when no paint or align carries it
            (a drag on its own). paints, flow (image pixels, rescaled here), align: the roles.
+    moved: [frames, C, h, w] raw latent of the motion preview (the edited image moved along the flow, in pixels),
+           encoded with the model's VAE; needs the flow. It is the target outside the moved paint.
     mapping: how the VAE laid pixel frames into these latent frames (core.frames): per-pixel-frame flows,
            weights and affinities reach latent frames through it, image codes are expanded by it.
     returns None when there is no instruction at all.
@@ -180,6 +200,11 @@ def compose(
             f"{tuple(base.shape[1:])}: encode both from the same image with the same VAE"
         )
     _, c, h, w = base.shape
+    if moved is not None and flow is None:
+        raise InstructionError(
+            "'moved' is the motion preview of a flow, and no flow is connected: connect the flow (Trajectory to Flow "
+            "(IV)) that made it, or disconnect 'moved'"
+        )
     try:
         edited, painted = edited_image(base, paints, frames, mapping)
         if flow is None:
@@ -190,6 +215,9 @@ def compose(
             target = warp(edited.contiguous(), motion)
             paint_weight = warp(painted.contiguous(), motion, padding_mode="zeros")
             drag = downsample_weight(mapping.fit(flow.weight.float(), frames, "the flow's weight", "max"), h, w)
+            if moved is not None:
+                moved = _checked_moved(moved, frames, (c, h, w))
+                target = moved + paint_weight * (target - moved)
         if align is None:
             affinity = torch.zeros(frames, 1, 1, 1)
         else:

@@ -113,11 +113,14 @@ def prompt(scene_files: dict[str, str], dit: str, vae: str, frames: int, steps: 
             paint=["13", 0],
             flow=["3", 0],
             align=["14", 0],
+            moved=["24", 0],
             strength=1.0,
             start_percent=0.0,
             end_percent=0.8,
             curve="constant",
         ),
+        # The drag's target as the VAE encodes the moved image, motion within each 4-frame latent group included.
+        "24": node("VAEEncode", "Encode motion preview", pixels=["4", 0], vae=["9", 0]),
     }
     for offset, (model, label) in enumerate(((["15", 0], "with"), (["8", 0], "without"))):
         k = 16 + 4 * offset

@@ -70,6 +70,13 @@ def instruction_inputs(paint_name: str = "paint") -> list[io.Input]:
     ]
 
 
+MOVED_INPUT_TOOLTIP = (
+    "Optional, for drags: Motion Preview (IV)'s frames (the image, or the painted image, moved along the flow) "
+    "encoded with the model's VAE (VAE Encode). It becomes the target the flow moves to, as the VAE itself encodes "
+    "motion: a video VAE packs several frames into one latent frame (4 for Wan), and the image moved in the latent "
+    "shows them all at their mean place, so the last frames lag behind the track. The paint stays where it is "
+    "painted either way."
+)
 IMAGE_INPUT_TOOLTIP = (
     "The intermediate image's latent (VAE Encode): the image a flow moves when neither a paint nor an alignment "
     "is connected (they carry it). Needed for a drag on its own. With Wan's video VAE, encode the image repeated "
@@ -152,6 +159,7 @@ def build_plan(
     node_id: str | None = None,
     steering: str = "residual",
     release_percent: float = 0.9,
+    moved: dict | None = None,
 ) -> InstructionPlan:
     """The instructions and their schedule, checked, from the inputs of ``instruction_inputs``/``schedule_inputs``
     (and ``steering_inputs``)."""
@@ -169,6 +177,15 @@ def build_plan(
         # A video VAE's latent [B, C, T, h, w]: its frames are the image's codes (core.frames.expand_codes).
         latent = latent[0].transpose(0, 1).float() if latent.ndim == 5 else latent[:1].float()
     instructions = {"paints": as_paints(paint), "flow": flow, "align": align, "image": latent}
+    if moved is not None:
+        if flow is None:
+            raise ValueError(
+                "'moved' is the motion preview of a flow, and no flow is connected: connect the flow (Trajectory to "
+                "Flow (IV)) that made it, or disconnect 'moved'"
+            )
+        frames = moved["samples"] if isinstance(moved, dict) else moved
+        # [B, C, T, h, w] (a video VAE) or [F, C, h, w] (an image VAE's batch) -> [frames, C, h, w]
+        instructions["moved"] = frames[0].transpose(0, 1).float() if frames.ndim == 5 else frames.float()
     if flow is not None and not instructions["paints"] and align is None and latent is None:
         raise ValueError(
             "a flow moves an image, and none is connected: connect the intermediate image's latent (VAE Encode) to "
@@ -211,9 +228,10 @@ def guider_from_inputs(
     flow=None,
     align=None,
     image=None,
+    moved=None,
 ) -> ResidualBlendGuider:
     """The guider from the inputs of ``guider_inputs`` (IV_ResidualBlendGuider and IV_Sampler)."""
-    plan = build_plan(strength, start_percent, end_percent, curve, edit, flow, align, image, node_id)
+    plan = build_plan(strength, start_percent, end_percent, curve, edit, flow, align, image, node_id, moved=moved)
     return build_guider(node_id, model, positive, negative, cfg, mode, plan)
 
 
@@ -233,6 +251,7 @@ def guider_inputs() -> list[io.Input]:
             "conditioning it runs as residual.",
         ),
         io.Latent.Input("image", optional=True, tooltip=IMAGE_INPUT_TOOLTIP),
+        io.Latent.Input("moved", optional=True, tooltip=MOVED_INPUT_TOOLTIP),
     ]
 
 
@@ -253,6 +272,7 @@ class IV_ApplyInstructions(io.ComfyNode):
                 io.Latent.Input("image", optional=True, tooltip=IMAGE_INPUT_TOOLTIP),
                 *schedule_inputs(),
                 *steering_inputs(),
+                io.Latent.Input("moved", optional=True, tooltip=MOVED_INPUT_TOOLTIP),
             ],
             outputs=[io.Model.Output(tooltip="The model with the instructions applied at every step.")],
             hidden=[io.Hidden.unique_id],

@@ -36,6 +36,7 @@ class Setup:
     two_stage: str = ""  # "": one KSampler; "both" / "first": KSamplerAdvanced halves, instructions on both / first
     affinity: str = ALIGN_DEFAULT  # Image Align's preset, when the edit aligns
     free_motion: str = "hold"  # Image Align's free_motion
+    moved: bool = False  # Apply Instructions' 'moved': the motion preview through the VAE as the drag's target
     seed: int = 0
 
     def label(self) -> str:
@@ -53,6 +54,8 @@ class Setup:
             parts.append(f"align {self.affinity}")
         if self.free_motion != "hold":
             parts.append(f"align free motion {self.free_motion}")
+        if self.moved:
+            parts.append("moved: motion preview through the VAE")
         if self.two_stage:
             parts.append("two-stage, instructions on " + ("both" if self.two_stage == "both" else "the first only"))
         return ", ".join(parts)
@@ -100,6 +103,7 @@ class SceneRun:
                 feather=8,
             )
         self.aligns: dict[tuple[str, str], dict] = {}
+        self.moved_latents: dict[str, dict] = {}
         (self.still,) = call("VAEEncode", pixels=self.image.repeat(9, 1, 1, 1), vae=vae)
 
     def align(self, affinity: str = ALIGN_DEFAULT, free_motion: str = "hold"):
@@ -117,12 +121,16 @@ class SceneRun:
             )
         return self.aligns[affinity, free_motion]
 
-    def instructions(self, kind: str, align: bool, affinity: str = ALIGN_DEFAULT, free_motion: str = "hold") -> dict:
+    def instructions(
+        self, kind: str, align: bool, affinity: str = ALIGN_DEFAULT, free_motion: str = "hold", moved: bool = False
+    ) -> dict:
         """Apply Instructions' optional inputs for an edit kind."""
         s = self.scene
         out: dict = {}
         if kind in ("drag", "paint+drag", "drag & paint"):
             out["flow"] = self.flow
+            if moved:
+                out["moved"] = self.moved(kind)
         if kind == "paint":
             out["paint"] = self.paints[s.painted]
         elif kind == "paint+drag":
@@ -149,6 +157,13 @@ class SceneRun:
         (frames,) = call("IV_MotionPreview", image=image, flow=self.flow)
         return frames.numpy()
 
+    def moved(self, kind: str) -> dict:
+        """VAE Encode of the motion preview of the edited image: Apply Instructions' 'moved' LATENT."""
+        if kind not in self.moved_latents:
+            pixels = torch.from_numpy(np.ascontiguousarray(self.preview(kind), dtype=np.float32))
+            (self.moved_latents[kind],) = call("VAEEncode", pixels=pixels, vae=self.vae)
+        return self.moved_latents[kind]
+
     def patched(self, kind: str, align: bool, setup: Setup):
         (model,) = call(
             "IV_ApplyInstructions",
@@ -159,7 +174,7 @@ class SceneRun:
             curve="constant",
             steering=setup.steering,
             release_percent=setup.release,
-            **self.instructions(kind, align, setup.affinity, setup.free_motion),
+            **self.instructions(kind, align, setup.affinity, setup.free_motion, setup.moved),
         )
         return model
 

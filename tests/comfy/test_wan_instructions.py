@@ -268,6 +268,21 @@ def test_region_clock_holds_the_region_until_its_release_and_the_background_unti
     assert float((x - reference)[inside].abs().amax()) > 0.1
 
 
+def test_a_drag_lands_on_the_moved_videos_latent_when_given(run_node, wan16):
+    """Apply Instructions' 'moved' (the motion preview through the VAE, [1, C, T, h, w]): strength 1 to the end, the
+    dragged region of every latent frame ends on it; elsewhere the model's video. Control: without it the region
+    ends on the image moved in the latent (> 1 away)."""
+    sc = scenes.video_scene(16)
+    model = analytic(wan16, model_space(wan16, sc.video))
+    moved = 2 * torch.randn(sc.video.shape, generator=torch.Generator().manual_seed(4))
+    out = ksampler(patched(run_node, model, sc.instructions({"drag"}) | {"moved": {"samples": moved}}), sc, 4)
+    inside = sc.dragged.bool().unsqueeze(0).unsqueeze(0).expand_as(sc.video)
+    torch.testing.assert_close(out[inside], moved[inside], atol=2e-4, rtol=0)
+    torch.testing.assert_close(out[~inside], sc.video[~inside], atol=2e-4, rtol=0)
+    plain = ksampler(patched(run_node, model, sc.instructions({"drag"})), sc, 4)
+    assert float((plain - moved)[inside].abs().mean()) > 1.0
+
+
 # ---- free motion: an alignment that lets the model move what no instruction placed ------------------------------
 
 

@@ -122,3 +122,23 @@ def test_the_sweep_is_every_place_paint_or_drag_acts_at_any_frame_and_a_toleranc
     assert compose(FRAMES, paints=[sc.paint()], align=sc.align()).tolerance == 0.0
     with pytest.raises(ValueError, match="tolerance must be >= 0"):
         Align(image=sc.image, affinity=sc.affinity, tolerance=-1.0)
+
+
+def test_the_moved_videos_latent_is_the_target_outside_the_moved_paint():
+    """'moved' (Motion Preview's frames through the VAE) replaces the latent-moved image as the target, except inside
+    the moved paint, which shows the paint whatever the preview showed; the regions are unchanged. Control: without
+    it the target there is the latent-moved image, far from 'moved'."""
+    sc = scenes.scene()
+    moved = 5 * torch.randn(sc.video.shape, generator=torch.Generator().manual_seed(3))
+    roles = dict(paints=[sc.paint()], flow=sc.flow(), align=sc.align())
+    given, plain = compose(FRAMES, moved=moved, **roles), compose(FRAMES, **roles)
+    for f in range(FRAMES):
+        paint_here = scenes.shift(sc.paint_region, f).bool()
+        torch.testing.assert_close(given.target[f][:, paint_here], scenes.shift(sc.painted[0], f)[:, paint_here])
+        torch.testing.assert_close(given.target[f][:, ~paint_here], moved[f][:, ~paint_here])
+        assert float((plain.target[f] - moved[f])[:, ~paint_here].abs().mean()) > 1.0
+    torch.testing.assert_close(given.weight, plain.weight)
+    with pytest.raises(InstructionError, match="no flow is connected"):
+        compose(FRAMES, moved=moved, paints=[sc.paint()])
+    with pytest.raises(InstructionError, match=r"'moved' is \(3, 4, 16, 16\)"):
+        compose(FRAMES, moved=moved[:3], **roles)

@@ -354,6 +354,12 @@ CASES = [
         ["400?affinity", "Image Align (IV): 'affinity' is 'bogus'"],
     ),
     (
+        "align-free-motion-bogus",
+        lambda: align_prompt(free_motion="loose"),
+        ["400?free_motion", "Image Align (IV): 'free_motion' is 'loose'"],
+    ),
+    ("apply-moved-without-flow", lambda: apply_prompt(moved=["m6", 0]), ["'moved'", "no flow is connected"]),
+    (
         "pia-affinity-bogus",
         lambda: align_prompt("IV_PIAConditioning", affinity="bogus"),
         ["400?affinity", "PIA Conditioning (IV): 'affinity'"],
