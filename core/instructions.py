@@ -123,6 +123,12 @@ class Composed:
         return Composed(**frames, sweep=self.sweep, tolerance=self.tolerance)
 
 
+MOVED_WITHOUT_FLOW = (
+    "'moved' is the motion preview of a flow, and no flow is connected: connect the flow (Trajectory to Flow (IV)) "
+    "that made it, or disconnect 'moved'"
+)
+
+
 class InstructionError(ValueError):
     """Instructions that cannot be composed; the message says what to connect or change."""
 
@@ -201,10 +207,7 @@ def compose(
         )
     _, c, h, w = base.shape
     if moved is not None and flow is None:
-        raise InstructionError(
-            "'moved' is the motion preview of a flow, and no flow is connected: connect the flow (Trajectory to Flow "
-            "(IV)) that made it, or disconnect 'moved'"
-        )
+        raise InstructionError(MOVED_WITHOUT_FLOW)
     try:
         edited, painted = edited_image(base, paints, frames, mapping)
         if flow is None:

@@ -7,7 +7,7 @@ from comfy_api.latest import io
 
 from ..core.blend import CURVES, DEFAULT_SCHEDULE, STEERING, RegionClock, Schedule
 from ..core.flow import Flow
-from ..core.instructions import Align, Paint
+from ..core.instructions import MOVED_WITHOUT_FLOW, Align, Paint
 from . import iv_types
 from .checks import checked
 from .comfy_internals import (
@@ -179,10 +179,7 @@ def build_plan(
     instructions = {"paints": as_paints(paint), "flow": flow, "align": align, "image": latent}
     if moved is not None:
         if flow is None:
-            raise ValueError(
-                "'moved' is the motion preview of a flow, and no flow is connected: connect the flow (Trajectory to "
-                "Flow (IV)) that made it, or disconnect 'moved'"
-            )
+            raise ValueError(MOVED_WITHOUT_FLOW)
         frames = moved["samples"] if isinstance(moved, dict) else moved
         # [B, C, T, h, w] (a video VAE) or [F, C, h, w] (an image VAE's batch) -> [frames, C, h, w]
         instructions["moved"] = frames[0].transpose(0, 1).float() if frames.ndim == 5 else frames.float()
