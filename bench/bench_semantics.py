@@ -12,8 +12,9 @@ each edit kind + align with Image Align's free_motion 'keep' against the default
     IV_BENCH_WRITE=1 ...                                         # also write the tables into the docs
     IV_BENCH_PART=moved IV_BENCH_SCENES=16 ...                    # only: the drag's target from the motion preview
 
-The 'moved' part renders the drags with Apply Instructions' 'moved' (the motion preview through the VAE) beside the
-same drags without it, on the first IV_BENCH_SCENES scenes; its table goes between its own markers.
+The 'moved' part renders the drags with Apply Instructions' 'moved' (the motion preview through the VAE, as the
+shipped Wan workflow wires it) beside the same drags without it, and with alignment also 'moved' under free_motion
+'keep', on the first IV_BENCH_SCENES scenes (50 scenes: about 45 minutes); its table goes between its own markers.
 
 The tables are written between markers in docs/benchmarks.md (all rows) and README.md (the headline rows).
 """
@@ -133,6 +134,21 @@ def write_between(path, marker: str, text: str) -> None:
 MOVED_KINDS = ("drag",)
 
 
+def moved_setups() -> list[tuple[bool, object]]:
+    """(align, setup) of the 'moved' part: each drag without and with 'moved'; with alignment also 'moved' under
+    free_motion 'keep' (does the drag's last frame still land when the alignment lets free objects go?)."""
+    from comfyui_interactivevideo.devkit.tiny_wan import edits
+
+    with_moved = replace(edits.DEFAULT, moved=True)
+    return [
+        (False, edits.DEFAULT),
+        (False, with_moved),
+        (True, edits.DEFAULT),
+        (True, with_moved),
+        (True, replace(with_moved, free_motion="keep")),
+    ]
+
+
 def run_moved() -> Report:
     """The drags with and without Apply Instructions' 'moved', side by side on the same scenes."""
     import torch
@@ -146,20 +162,19 @@ def run_moved() -> Report:
     dit, vae = files.load_dit(), files.load_vae()
     rows: dict[tuple, list] = {}
     t0 = time.monotonic()
+    MOVED_SETUPS = moved_setups()
     for i in range(SCENES):
         scene = S.edit_scene(i)
         run_ = edits.SceneRun(scene, dit, vae)
         base = run_.render("drag", False, edits.Setup(instructions=False))
         for kind in MOVED_KINDS:
             preview_last = run_.preview(kind)[-1]
-            for align in (False, True):
-                for moved in (False, True):
-                    frames = run_.render(kind, align, replace(edits.DEFAULT, moved=moved))
-                    rows.setdefault((kind, align, moved), []).append(measure(frames, base, preview_last, scene, kind))
+            for align, setup in MOVED_SETUPS:
+                frames = run_.render(kind, align, setup)
+                rows.setdefault((kind, align, setup), []).append(measure(frames, base, preview_last, scene, kind))
         print(f"  scene {i + 1}/{SCENES} ({time.monotonic() - t0:.0f}s)", flush=True)
     lines = [HEADER]
-    for (kind, align, moved), measured in rows.items():
-        setup = replace(edits.DEFAULT, moved=moved)
+    for (kind, align, setup), measured in rows.items():
         lines.append(row(kind + (" + align" if align else ""), setup.label(), measured, None))
     caption = (
         f"The first {SCENES} held-out scenes, the same renders as above but for 'moved' (Apply Instructions' input: "
@@ -168,13 +183,13 @@ def run_moved() -> Report:
     table = "\n".join(lines)
     print("\n" + caption + "\n\n" + table)
     report = Report(f"semantics, 'moved': the drags on {SCENES} held-out scenes (table above)")
-    for align in (False, True):
-        label = "drag" + (" + align" if align else "")
-        for moved in (False, True):
-            d = rows[("drag", align, moved)]
-            name = f"{label}{', moved' if moved else ''}"
-            report.absolute(f"{name}: mean trajectory error", 100 * mean(d, "traj_mean") / SIZE, "% width", 2.0)
-            report.absolute(f"{name}: final trajectory error", 100 * mean(d, "traj_final") / SIZE, "% width", 3.0)
+    for (kind, align, setup), d in rows.items():
+        name = kind + (" + align" if align else "") + ", " + setup.label()
+        report.absolute(f"{name}: mean trajectory error", 100 * mean(d, "traj_mean") / SIZE, "% width", 2.0)
+        report.absolute(f"{name}: final trajectory error", 100 * mean(d, "traj_final") / SIZE, "% width", 3.0)
+        if align:
+            # A floor (≥ 80 %), which Report's targets (ceilings) cannot state: printed, read against the table.
+            report.absolute(f"{name}: free objects' speed kept (target ≥ 80)", 100 * kept_speed(d), "%")
     if os.environ.get("IV_BENCH_WRITE"):
         write_between(REPO / "docs" / "benchmarks.md", "semantics-moved", caption + "\n\n" + table)
     return report

@@ -111,7 +111,7 @@ class ComfyServer:
             # Another frontend than the one this ComfyUI pins (scripts/setup.sh with IV_FRONTEND=version).
             cmd += ["--front-end-root", frontend]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "wb")
+        log = open(self.log_path, "ab")  # a restart (tests/e2e/conftest.py) keeps what it logged before
         # Own process group: stop() must take down ComfyUI's children too.
         self.proc = subprocess.Popen(
             cmd,

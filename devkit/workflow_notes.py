@@ -109,6 +109,8 @@ def wan_drag_and_paint(high: str, low: str, text_encoder: str, vae: str) -> str:
 4. *Motion prompt*: how the clip moves.
 5. **Run**: two experts, 10 + 10 of 20 steps.
 
+*Encode motion preview* gives both *Apply instructions* the drag's target as the VAE encodes it (`moved`): a
+latent frame holds 4 frames, and without it the dragged thing ends about 3 % of the width short of the track's end.
 Both *Apply instructions* nodes must carry the same settings. `end_percent` is 0.6 (σ 0.4): under shift 8 the
 default 0.8 would instruct all 20 steps and end the video on a blend of model and target; 0.6 leaves the last
 step to the model.

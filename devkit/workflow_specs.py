@@ -293,6 +293,7 @@ def wan_sampling_nodes(col: int) -> tuple[list[Node], list[tuple]]:
             ("paint", "paint", apply, "paint"),
             ("flow", "flow", apply, "flow"),
             ("align", "align", apply, "align"),
+            ("moved", 0, apply, "moved"),
             (apply, 0, sample, "model"),
             ("i2v", "positive", sample, "positive"),
             ("i2v", "negative", sample, "negative"),
@@ -314,8 +315,13 @@ def wan_drag_and_paint() -> Workflow:
     edits = [
         Node("paint", "IV_PaintEncode", "Paint to edit", 5),
         Node("align", "IV_ImageAlign", "Image alignment", 5, {"frames": WAN_FRAMES}),
+        # The drag's target as the VAE encodes the moved image: a latent frame holds 4 pixel frames, and only the
+        # encoder keeps the motion within them, so the dragged thing reaches the track's end on the last frame.
+        Node("moved", "VAEEncode", "Encode motion preview", 5),
     ]
     ed_links = [
+        ("preview", 0, "moved", "pixels"),
+        ("vae", 0, "moved", "vae"),
         ("vae", 0, "paint", "vae"),
         ("resize", 0, "paint", "original"),
         ("canvas", "painted", "paint", "painted"),
@@ -359,7 +365,7 @@ def wan_drag_and_paint() -> Workflow:
     groups = [
         Group("1. Your image, size and length", ["note", *keys(i_nodes), *keys(sizes)], BLUE),
         Group("2. Wan 2.2 models", keys(m_nodes), GREY),
-        Group("3. Your edits: drag and paint", [*keys(e_nodes), "paint", "align"], GREEN),
+        Group("3. Your edits: drag and paint", [*keys(e_nodes), "paint", "align", "moved"], GREEN),
         Group("4. Wan conditioning", ["motion_prompt", "neg", "i2v"], PURPLE),
         Group(f"5. {SAMPLING}", [*keys(s_nodes), *keys(o_nodes)], ORANGE),
     ]

@@ -46,3 +46,17 @@ def test_the_wan_workflow_leaves_its_last_steps_to_the_model(pack):
     assert 1 <= models_own(acting) <= sampler["steps"] // 4, acting  # the last step, from σ 0.30, is the model's
     # Control: the node's default under this shift instructs every step; the video would end on a blend.
     assert models_own(acting_steps(shift, sampler["steps"], sampler["scheduler"], 0.0, 0.8)) == 0
+
+
+def test_both_experts_take_the_drags_target_as_the_wan_vae_encodes_the_motion_preview(pack):
+    """Without `moved` the dragged thing ends ~3 % of the width short of its track (docs/benchmarks.md)."""
+    prompt = pipeline.api_prompt(NAME)
+    by = pipeline.by_title(prompt)
+    preview = prompt[by["Motion preview"]]["inputs"]
+    for stage in ("high", "low"):
+        applied = prompt[by[f"Apply instructions ({stage} noise)"]]["inputs"]
+        encoder = prompt[applied["moved"][0]]
+        assert encoder["class_type"] == "VAEEncode"
+        assert encoder["inputs"]["pixels"] == [by["Motion preview"], 0]
+        assert encoder["inputs"]["vae"] == prompt[by["Wan image to video"]]["inputs"]["vae"]
+        assert preview["flow"] == applied["flow"]  # the preview moves the picture by the flow the expert follows

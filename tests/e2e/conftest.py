@@ -5,6 +5,11 @@ graphs use in place of umt5-xxl); modules link the model files they need into it
 ``sd15_server``: for prompts that sample the full-size SD1.5 checkpoint many times, started with ``--fp16-unet``: the
 UNet's weights stay fp16 (ComfyUI computes in fp32 on CPU by casting per layer), which keeps the server under ~5 GB
 while it loads the 2 GB checkpoint, linked as ``SD15_CHECKPOINT``.
+
+Only one of the two runs at a time: beside the pytest process (which holds the in-process ComfyUI of tests/comfy, up
+to ~9 GB) two servers took a fresh CI run past this machine's 23 GB (OOM-killed). Starting one stops the other (its
+folders stay, so a restart finds what its modules linked and uploaded), and the modules on ``sd15_server`` run last,
+so the switch happens once.
 """
 
 import re
@@ -18,20 +23,64 @@ from comfyui_interactivevideo.devkit.server import ComfyServer
 SD15_CHECKPOINT = "iv-sd15-random.safetensors"
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory):
-    srv = ComfyServer(tmp_path_factory.mktemp("comfy-base"), fixture_nodes=True).start()
-    yield srv
-    srv.stop()
+SERVER_FIXTURES = ("server", "sd15_server")
+
+
+class OneServer:
+    """The e2e servers, at most one of them running."""
+
+    def __init__(self):
+        self.servers: dict[str, ComfyServer] = {}
+
+    def use(self, name: str) -> ComfyServer:
+        for other, srv in self.servers.items():
+            if other != name:
+                srv.stop()
+        srv = self.servers[name]
+        if not srv.alive():
+            srv.start()
+        return srv
+
+    def stop_all(self) -> None:
+        for srv in self.servers.values():
+            srv.stop()
+
+
+def pytest_collection_modifyitems(config, items):
+    # Stable: the sd15 modules keep their order among themselves, after everything else.
+    items.sort(key=lambda item: "sd15_server" in getattr(item, "fixturenames", ()))
 
 
 @pytest.fixture(scope="session")
-def sd15_server(tmp_path_factory):
+def one_server():
+    pool = OneServer()
+    yield pool
+    pool.stop_all()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory, one_server):
+    one_server.servers["server"] = ComfyServer(tmp_path_factory.mktemp("comfy-base"), fixture_nodes=True)
+    return one_server.use("server")
+
+
+@pytest.fixture(scope="session")
+def sd15_server(tmp_path_factory, one_server):
     srv = ComfyServer(tmp_path_factory.mktemp("comfy-sd15"), extra_args=("--fp16-unet",))
     (srv.base / "models" / "checkpoints" / SD15_CHECKPOINT).symlink_to(sd15.checkpoint_file())
-    srv.start()
-    yield srv
-    srv.stop()
+    one_server.servers["sd15_server"] = srv
+    return one_server.use("sd15_server")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def the_modules_server(request, one_server):
+    """Before each module's own fixtures: the server its tests use is the one running (restarted if another module's
+    server stopped it, e.g. when only some modules are selected in another order)."""
+    here = [item for item in request.session.items if item.path == request.node.path]
+    wanted = {name for item in here for name in getattr(item, "fixturenames", ())}
+    for name in SERVER_FIXTURES:
+        if name in wanted and name in one_server.servers:
+            one_server.use(name)
 
 
 def documented_errors(route: str) -> list[tuple[int, str]]:
