@@ -29,9 +29,10 @@ def small_model(pack):
     return sd15.build_model(seed=0, model_channels=32)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def sd15_full(pack):
-    """A full-size random SD1.5 checkpoint read by ComfyUI's own loader: (model, clip, vae)."""
+    """A full-size random SD1.5 checkpoint read by ComfyUI's own loader: (model, clip, vae). Module scope: its
+    ~4 GB would otherwise stay in the test process beside the e2e layer's servers."""
     import comfy.sd
 
     model, clip, vae, _ = comfy.sd.load_checkpoint_guess_config(

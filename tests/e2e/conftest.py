@@ -12,7 +12,10 @@ folders stay, so a restart finds what its modules linked and uploaded), and the 
 so the switch happens once.
 """
 
+import ctypes
+import gc
 import re
+import sys
 
 import pytest
 
@@ -24,6 +27,38 @@ SD15_CHECKPOINT = "iv-sd15-random.safetensors"
 
 
 SERVER_FIXTURES = ("server", "sd15_server")
+RELEASED: dict[str, float] = {}  # the test process's resident GB before and after releasing the in-process layer's
+
+
+def resident_gb() -> float:
+    with open("/proc/self/status") as f:
+        kb = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+    return kb / 2**20
+
+
+@pytest.fixture(scope="session", autouse=True)
+def in_process_models_released():
+    """Before the first e2e test: what the in-process layer (tests/comfy) left loaded is released, ComfyUI's
+    loaded models and the freed heap given back to the system, so that the servers have the memory."""
+    RELEASED["before"] = resident_gb()
+    management = sys.modules.get("comfy.model_management")
+    if management is not None:
+        management.unload_all_models()
+        management.soft_empty_cache()
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)  # glibc keeps freed blocks below its mmap threshold otherwise
+    except (OSError, AttributeError):
+        pass
+    RELEASED["after"] = resident_gb()
+
+
+def pytest_terminal_summary(terminalreporter):
+    if RELEASED:
+        terminalreporter.write_line(
+            f"test process before the e2e layer: {RELEASED['before']:.2f} GB resident, "
+            f"{RELEASED['after']:.2f} GB after releasing the in-process layer's models"
+        )
 
 
 class OneServer:
