@@ -111,6 +111,8 @@ def wan_drag_and_paint(high: str, low: str, text_encoder: str, vae: str) -> str:
 
 *Encode motion preview* gives both *Apply instructions* the drag's target as the VAE encodes it (`moved`): a
 latent frame holds 4 frames, and without it the dragged thing ends about 3 % of the width short of the track's end.
+*Image alignment* ties the clip to your picture with `free_motion` *keep*: what you did not drag or paint moves as
+the model moves it; *hold* freezes it to the picture (PIA's way).
 Both *Apply instructions* nodes must carry the same settings. `end_percent` is 0.6 (σ 0.4): under shift 8 the
 default 0.8 would instruct all 20 steps and end the video on a blend of model and target; 0.6 leaves the last
 step to the model.

@@ -314,7 +314,9 @@ def wan_drag_and_paint() -> Workflow:
     e_nodes, e_links = edit_nodes(4, "resize", preview_fps=16.0)
     edits = [
         Node("paint", "IV_PaintEncode", "Paint to edit", 5),
-        Node("align", "IV_ImageAlign", "Image alignment", 5, {"frames": WAN_FRAMES}),
+        # free_motion 'keep': with `moved` wired, the drag still lands (docs/benchmarks.md, 'moved') and what nobody
+        # dragged keeps the motion the model gives it instead of PIA's freeze ('hold').
+        Node("align", "IV_ImageAlign", "Image alignment", 5, {"frames": WAN_FRAMES, "free_motion": "keep"}),
         # The drag's target as the VAE encodes the moved image: a latent frame holds 4 pixel frames, and only the
         # encoder keeps the motion within them, so the dragged thing reaches the track's end on the last frame.
         Node("moved", "VAEEncode", "Encode motion preview", 5),

@@ -63,7 +63,7 @@ def problems(rows: list[tuple[str, str]]) -> list[str]:
 
 def test_what_to_turn_names_real_settings_choices_and_nodes(pack):
     rows = table()
-    assert len(rows) == 7
+    assert len(rows) == 8
     assert problems(rows) == []
 
 
