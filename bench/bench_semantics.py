@@ -162,14 +162,14 @@ def run_moved() -> Report:
     dit, vae = files.load_dit(), files.load_vae()
     rows: dict[tuple, list] = {}
     t0 = time.monotonic()
-    MOVED_SETUPS = moved_setups()
+    setups = moved_setups()
     for i in range(SCENES):
         scene = S.edit_scene(i)
         run_ = edits.SceneRun(scene, dit, vae)
         base = run_.render("drag", False, edits.Setup(instructions=False))
         for kind in MOVED_KINDS:
             preview_last = run_.preview(kind)[-1]
-            for align, setup in MOVED_SETUPS:
+            for align, setup in setups:
                 frames = run_.render(kind, align, setup)
                 rows.setdefault((kind, align, setup), []).append(measure(frames, base, preview_last, scene, kind))
         print(f"  scene {i + 1}/{SCENES} ({time.monotonic() - t0:.0f}s)", flush=True)

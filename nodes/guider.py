@@ -15,6 +15,7 @@ from .comfy_internals import (
     ResidualBlendGuider,
     apply_instructions,
     has_image_conditioning,
+    latent_frames,
     show_text,
 )
 
@@ -173,16 +174,14 @@ def build_plan(
         raise ValueError(f"steering must be one of {list(STEERING)}, got {steering!r}")
     latent = None
     if image is not None:
-        latent = image["samples"] if isinstance(image, dict) else image
-        # A video VAE's latent [B, C, T, h, w]: its frames are the image's codes (core.frames.expand_codes).
-        latent = latent[0].transpose(0, 1).float() if latent.ndim == 5 else latent[:1].float()
+        # A video VAE's latent frames are the image's codes (core.frames.expand_codes); an image VAE's first latent.
+        samples = image["samples"] if isinstance(image, dict) else image
+        latent = latent_frames(samples) if samples.ndim == 5 else samples[:1].float()
     instructions = {"paints": as_paints(paint), "flow": flow, "align": align, "image": latent}
     if moved is not None:
         if flow is None:
             raise ValueError(MOVED_WITHOUT_FLOW)
-        frames = moved["samples"] if isinstance(moved, dict) else moved
-        # [B, C, T, h, w] (a video VAE) or [F, C, h, w] (an image VAE's batch) -> [frames, C, h, w]
-        instructions["moved"] = frames[0].transpose(0, 1).float() if frames.ndim == 5 else frames.float()
+        instructions["moved"] = latent_frames(moved)
     if flow is not None and not instructions["paints"] and align is None and latent is None:
         raise ValueError(
             "a flow moves an image, and none is connected: connect the intermediate image's latent (VAE Encode) to "

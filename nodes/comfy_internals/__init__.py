@@ -40,7 +40,7 @@ from .sampling import (
     sample_like_ksampler,
     show_text,
 )
-from .vae import encode_codes, temporal_stride
+from .vae import encode_codes, latent_frames, temporal_stride
 
 __all__ = [
     "BETA_SCHEDULES",
@@ -52,6 +52,7 @@ __all__ = [
     "apply_motion_module",
     "blocked_output",
     "encode_codes",
+    "latent_frames",
     "frame_mapping",
     "free_memory",
     "has_image_conditioning",

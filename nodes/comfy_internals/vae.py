@@ -16,6 +16,13 @@ def temporal_stride(vae) -> int | None:
     return None
 
 
+def latent_frames(latent: dict | torch.Tensor) -> torch.Tensor:
+    """A LATENT's samples frame by frame, float: a video VAE's [B, C, T, h, w] (its first clip) -> [T, C, h, w];
+    an image VAE's batch [B, C, h, w] is already one latent per frame."""
+    samples = latent["samples"] if isinstance(latent, dict) else latent
+    return (samples[0].transpose(0, 1) if samples.ndim == 5 else samples).float()
+
+
 def encode_codes(vae, images: torch.Tensor) -> torch.Tensor:
     """Raw latents of ``images`` as the instructions hold them (core.instructions.Paint, Align).
 
@@ -29,5 +36,4 @@ def encode_codes(vae, images: torch.Tensor) -> torch.Tensor:
         return (latent[:, :, 0] if latent.ndim == 5 else latent).float()
     if images.shape[0] == 1:
         images = images.expand(still_pixel_frames(FrameMapping(stride)), -1, -1, -1)
-    latent = vae.encode(images)
-    return latent[0].transpose(0, 1).float()
+    return latent_frames(vae.encode(images))
