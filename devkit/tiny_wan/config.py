@@ -45,10 +45,13 @@ class DitConfig:
     warmup: int = 200
     ema: float = 0.999
     seed: int = 0
+    # The loss weight on latent cells that an object covers is 1 + object_weight (dit.py says why).
+    object_weight: float = 0.0
     # Cycle 2, a warm restart from cycle 1's fp16-rounded average (dit.py): 0 steps leaves it out.
     restart_steps: int = 2000
     restart_lr: float = 2e-4
     restart_warmup: int = 100
+    restart_object_weight: float = 4.0
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ it stopped when started again):
    rows of random length and scale) and CLIP-vision features absent or random, so the model learns to ignore
    both and any CONDITIONING works. Adam with warm-up and cosine decay; an exponential moving average of the
    weights is what gets exported. Then ``dit2``: a second cycle, a warm restart from the first cycle's
-   fp16-rounded average (dit.py says why).
+   fp16-rounded average, its loss weighted on the latent cells objects cover (dit.py says why).
 5. ``export`` (export.py): both files as fp16 safetensors in ComfyUI's key layout with metadata.
 """
 

@@ -158,3 +158,36 @@ def test_training_runs_from_scratch_loss_falls_and_files_load(tmp_path, pack):
         return sum((exported[k] - state[k].float()).pow(2).sum().item() for k in exported) ** 0.5
 
     assert 0 < distance(cycle1) < 0.5 * distance(fresh), (distance(cycle1), distance(fresh))
+
+
+def test_object_weight_marks_the_cells_each_object_covers_in_each_latent_frame():
+    """Cycle 2 weights the loss on latent cells that objects cover: the cell under a moving object's centre at
+    pixel frame 0 is marked in latent frame 0, the cell under its centre at frame 16 in latent frame 4 (pixel frames
+    13-16), and the cell it left is not (control: a per-clip mask, not per latent frame, would mark it)."""
+    latent = (5, config.SIZE // 8, config.SIZE // 8)
+    for seed in range(200):
+        clip = make_clip(seed)
+        movers = [
+            o
+            for o in clip.objects
+            if np.linalg.norm(o.centres[-1] - o.centres[0]) > 40
+            and all(12 < v < config.SIZE - 12 for v in (*o.centres[0], *o.centres[-1]))
+        ]
+        if movers:
+            break
+    obj = movers[0]
+    cells = tiny_dit.object_cells(range(seed, seed + 1), latent)[0, 0]
+    (x0, y0), (x1, y1) = (obj.centres[0] // 8).astype(int), (obj.centres[-1] // 8).astype(int)
+    assert cells[0, y0, x0] == 1 and cells[4, y1, x1] == 1
+    left = sum(o.coverage[13:, y0 * 8 : y0 * 8 + 8, x0 * 8 : x0 * 8 + 8].sum() for o in clip.objects) == 0
+    assert left, f"seed {seed}: another object covers the cell the mover left; pick another clip"
+    assert cells[4, y0, x0] == 0
+    assert 0.02 < cells.mean() < 0.5
+    # The weighted loss keeps the plain loss's scale: a uniform weight gives the plain loss exactly.
+    model = tiny_dit.build_dit(config.smoke().dit)
+    x0_lat, start = torch.randn(2, 16, *latent), torch.randn(2, 16, *latent)
+    plain = tiny_dit.dit_loss(model, x0_lat, start, torch.Generator().manual_seed(1))
+    uniform = tiny_dit.dit_loss(
+        model, x0_lat, start, torch.Generator().manual_seed(1), torch.full((2, 1, *latent), 5.0)
+    )
+    assert torch.allclose(plain, uniform)
