@@ -19,14 +19,16 @@ import math
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
+from ...core.frames import FrameMapping
+from ..clips import make_clip
 from ..comfy_env import comfy_importable
 from . import checkpoints
 from .config import SHIFT, DitConfig
 
 TEXT_DIM, CLIP_TOKENS, CLIP_DIM = 4096, 257, 1280
+WAN_TEMPORAL_STRIDE = 4  # pixel frames per latent frame after the first (Wan 2.1's causal VAE)
 
 
 def dit_kwargs(cfg: DitConfig) -> dict:
@@ -107,19 +109,14 @@ def random_text(gen: torch.Generator, batch: int) -> torch.Tensor:
 
 def object_cells(seeds: range, latent_shape: tuple[int, int, int]) -> torch.Tensor:
     """Whether any object of ``make_clip(seed)`` covers each latent cell: [N, 1, T, h, w] in {0, 1}, for
-    latents [T, h, w] of Wan's causal layout (latent frame 0 holds pixel frame 0, each later one 4 pixel frames;
-    8x8 pixels a cell)."""
-    from ..clips import make_clip
-
+    latents [T, h, w] of Wan's causal layout (core.frames: latent frame 0 holds pixel frame 0, each later one 4)."""
     t, h, w = latent_shape
+    frames = FrameMapping(WAN_TEMPORAL_STRIDE)
     out = torch.zeros(len(seeds), 1, t, h, w)
     for i, seed in enumerate(seeds):
-        clip = make_clip(seed)
-        cover = torch.from_numpy(np.clip(sum(o.coverage for o in clip.objects), 0, 1)).float()  # [F, H, W]
-        groups = [cover[:1]] + [cover[1 + 4 * k : 5 + 4 * k] for k in range(t - 1)]
-        per_frame = torch.stack([g.amax(0) for g in groups])  # [T, H, W]
-        cells = per_frame.view(t, h, per_frame.shape[1] // h, w, per_frame.shape[2] // w).amax(dim=(2, 4))
-        out[i, 0] = (cells > 0).float()
+        cover = torch.from_numpy(sum(o.coverage for o in make_clip(seed).objects) > 0).float()  # [F, H, W]
+        per_latent_frame = frames.to_latent(cover, "max")  # [T, H, W]
+        out[i, 0] = torch.nn.functional.adaptive_max_pool2d(per_latent_frame, (h, w))
     return out
 
 
