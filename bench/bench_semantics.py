@@ -199,6 +199,10 @@ def run() -> Report:
     from comfyui_interactivevideo.devkit import comfy_env
 
     comfy_env.boot()
+    import comfy.utils
+
+    # A sampler progress bar per clip, hundreds of clips a run, buried the figures in the log: ComfyUI's own switch.
+    comfy.utils.set_progress_bar_enabled(False)
     if os.environ.get("IV_BENCH_PART") == "moved":
         return run_moved()
     import torch
