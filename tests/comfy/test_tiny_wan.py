@@ -191,3 +191,23 @@ def test_object_weight_marks_the_cells_each_object_covers_in_each_latent_frame()
         model, x0_lat, start, torch.Generator().manual_seed(1), torch.full((2, 1, *latent), 5.0)
     )
     assert torch.allclose(plain, uniform)
+
+
+def test_the_evaluation_tells_an_object_that_travels_from_one_that_wobbles_in_place():
+    """The DiT's figures (evaluate.object_motion) on a held-out scene's own frames: every object found in every
+    frame at its area, its path speed the ground truth's and its travel the straight line from its first place to
+    its last. Control: the same frames shifted 6 px right and back on alternate frames (a wobble; the first and
+    last frames stay) raise the path speed by more than 2 px per frame and leave the travel as it was."""
+    from comfyui_interactivevideo.devkit.tiny_wan import evaluate
+
+    clip = evaluate.evaluation_scene(config.DIT_HELD_OUT + 1)  # both objects stay in view
+    wobbled = clip.frames.copy()
+    wobbled[1::2] = np.roll(clip.frames[1::2], 6, axis=2)
+    for obj, m, w in zip(
+        clip.objects, evaluate.object_motion(clip.frames, clip), evaluate.object_motion(wobbled, clip), strict=True
+    ):
+        path = np.linalg.norm(np.diff(obj.centres, axis=0), axis=1).mean()
+        straight = np.linalg.norm(obj.centres[-1] - obj.centres[0]) / (len(obj.centres) - 1)
+        assert m["found"] == 1.0 and np.all(np.abs(m["area_ratio"] - 1) <= 0.2)
+        assert abs(m["speed"] - path) < 0.1 and abs(m["travel"] - straight) < 0.1, (m, path, straight)
+        assert w["speed"] > m["speed"] + 2.0 and abs(w["travel"] - m["travel"]) < 1e-6, (w, m)
