@@ -21,14 +21,13 @@ from pathlib import Path
 
 import torch
 
-from ...core.frames import FrameMapping
+from ...core.frames import mapping_for_counts
 from ..clips import make_clip
 from ..comfy_env import comfy_importable
 from . import checkpoints
 from .config import SHIFT, DitConfig
 
 TEXT_DIM, CLIP_TOKENS, CLIP_DIM = 4096, 257, 1280
-WAN_TEMPORAL_STRIDE = 4  # pixel frames per latent frame after the first (Wan 2.1's causal VAE)
 
 
 def dit_kwargs(cfg: DitConfig) -> dict:
@@ -111,11 +110,10 @@ def object_cells(seeds: range, latent_shape: tuple[int, int, int]) -> torch.Tens
     """Whether any object of ``make_clip(seed)`` covers each latent cell: [N, 1, T, h, w] in {0, 1}, for
     latents [T, h, w] of Wan's causal layout (core.frames: latent frame 0 holds pixel frame 0, each later one 4)."""
     t, h, w = latent_shape
-    frames = FrameMapping(WAN_TEMPORAL_STRIDE)
     out = torch.zeros(len(seeds), 1, t, h, w)
     for i, seed in enumerate(seeds):
         cover = torch.from_numpy(sum(o.coverage for o in make_clip(seed).objects) > 0).float()  # [F, H, W]
-        per_latent_frame = frames.to_latent(cover, "max")  # [T, H, W]
+        per_latent_frame = mapping_for_counts(len(cover), t).to_latent(cover, "max")  # [T, H, W]
         out[i, 0] = torch.nn.functional.adaptive_max_pool2d(per_latent_frame, (h, w))
     return out
 

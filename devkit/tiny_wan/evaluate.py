@@ -35,6 +35,11 @@ def centre_pixels(clip: Clip, obj_index: int, frame: int) -> np.ndarray:
     return full & (d <= min(3.0, obj.size / 2))
 
 
+def round_trip(vae, frames: np.ndarray) -> torch.Tensor:
+    """frames [F, H, W, 3] in 0..1 encoded and decoded by ComfyUI's VAE object  ->  [F, H, W, 3] float in 0..1."""
+    return vae.decode(vae.encode(torch.from_numpy(frames)))[0].float().clamp(0, 1)
+
+
 @torch.no_grad()
 def vae_figures(vae, clips: int = 100) -> dict:
     """PSNR (dB) per clip and pooled, and colour error (/255) at object centres, over ``clips`` held-out clips."""
@@ -42,7 +47,7 @@ def vae_figures(vae, clips: int = 100) -> dict:
     for i in range(clips):
         clip = make_clip(VAE_HELD_OUT + i)
         x = torch.from_numpy(clip.frames)
-        y = vae.decode(vae.encode(x))[0].float().clamp(0, 1)
+        y = round_trip(vae, clip.frames)
         mse = (y - x).pow(2).mean().item()
         mses.append(mse)
         psnrs.append(10 * math.log10(1 / mse))
@@ -146,8 +151,7 @@ def dit_figures(dit, vae, scenes: int = 12, steps: int = 20) -> dict:
         clip = evaluation_scene(DIT_HELD_OUT + i)
         frames = render(dit, vae, torch.from_numpy(clip.frames[:1]), Sampling(seed=i, steps=steps)).numpy()
         model += object_motion(frames, clip)
-        x = torch.from_numpy(clip.frames)
-        data += object_motion(vae.decode(vae.encode(x))[0].float().clamp(0, 1).numpy(), clip)
+        data += object_motion(round_trip(vae, clip.frames).numpy(), clip)
         truth += [float(obj.speed().mean()) for obj in clip.objects]
     return {
         "objects": len(model),
