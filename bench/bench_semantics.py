@@ -64,6 +64,8 @@ def measure(frames, baseline, preview_last, scene, kind: str) -> dict:
     free = [k for k in range(len(scene.clip.objects)) if k not in touched(kind, scene)]
     out["free_speed"] = S.speeds(frames, scene, free)
     out["free_speed_base"] = S.speeds(baseline, scene, free)
+    out["free_travel"] = S.travels(frames, scene, free)
+    out["free_travel_base"] = S.travels(baseline, scene, free)
     if free:
         out["intact"] = float(np.mean(S.intact(frames, scene, free)))
         out["intact_base"] = float(np.mean(S.intact(baseline, scene, free)))
@@ -82,11 +84,13 @@ def mean(rows: list[dict], key: str) -> float:
     return float(np.mean(vals)) if vals else float("nan")
 
 
-def kept_speed(rows: list[dict]) -> float:
-    """Free objects' speed with the instructions over their speed without (objects the model moves, ≥ 0.3 px/f)."""
+def kept_speed(rows: list[dict], measure: str = "travel") -> float:
+    """Free objects' speed with the instructions over their speed without (objects the model moves, ≥ 0.3 px/f):
+    their travel, or their path (frame to frame), which also counts this model's wobble (docs/tiny-wan.md), so
+    that steadier frames read as lost motion."""
     num = den = 0.0
     for r in rows:
-        for v, b in zip(r["free_speed"], r["free_speed_base"], strict=True):
+        for v, b in zip(r[f"free_{measure}"], r[f"free_{measure}_base"], strict=True):
             if b == b and v == v and b >= 0.3:
                 num, den = num + v, den + b
     return num / den if den else float("nan")
@@ -108,7 +112,8 @@ def row(label: str, setting: str, rows: list[dict], seconds: float | None) -> st
         f"| {label} | {setting} | {traj} | {final} | {fmt(mean(rows, 'found') * 100, 0)} | "
         f"{fmt(mean(rows, 'paint'))} | {fmt(mean(rows, 'outside'))} ({fmt(mean(rows, 'outside_base'))}) | "
         f"{fmt(mean(rows, 'flicker'), 2)} ({fmt(mean(rows, 'flicker_base'), 2)}) | "
-        f"{fmt(kept_speed(rows) * 100, 0)} % | {fmt(mean(rows, 'intact') * 100, 0)} "
+        f"{fmt(kept_speed(rows) * 100, 0)} % ({fmt(kept_speed(rows, 'speed') * 100, 0)} %) | "
+        f"{fmt(mean(rows, 'intact') * 100, 0)} "
         f"({fmt(mean(rows, 'intact_base') * 100, 0)}) | {fmt(mean(rows, 'co_motion'), 2)} | {vac} | "
         f"{'–' if seconds is None else f'{seconds:.2f}'} |"
     )
@@ -116,7 +121,8 @@ def row(label: str, setting: str, rows: list[dict], seconds: float | None) -> st
 
 HEADER = (
     "| edit | setting | trajectory error, mean px (% of width) | final | found % | paint error /255 | "
-    "outside change /255 (without) | flicker /255 (without) | free speed kept | free objects intact % (without) | "
+    "outside change /255 (without) | flicker /255 (without) | free objects' speed kept: travel (path) | "
+    "free objects intact % (without) | "
     "co-motion px/f | vacated: to background / to stretched (scenes) | s/clip |\n|" + "---|" * 13
 )
 
@@ -189,7 +195,8 @@ def run_moved() -> Report:
         report.absolute(f"{name}: final trajectory error", 100 * mean(d, "traj_final") / SIZE, "% width", 3.0)
         if align:
             # A floor (≥ 80 %), which Report's targets (ceilings) cannot state: printed, read against the table.
-            report.absolute(f"{name}: free objects' speed kept (target ≥ 80)", 100 * kept_speed(d), "%")
+            report.absolute(f"{name}: free objects' travel kept (target ≥ 80)", 100 * kept_speed(d), "%")
+            report.absolute(f"{name}: free objects' path speed kept", 100 * kept_speed(d, "speed"), "%")
     if os.environ.get("IV_BENCH_WRITE"):
         write_between(REPO / "docs" / "benchmarks.md", "semantics-moved", caption + "\n\n" + table)
     return report
@@ -216,7 +223,7 @@ def run() -> Report:
     main: dict[tuple, list] = {}
     sweep: dict[str, list] = {}
     keep: dict[str, list] = {}  # Image Align's free_motion 'keep', each edit kind, the first SWEEP scenes
-    seconds: dict[str, list] = {"none": [], "default": [], "region clock": []}
+    seconds: dict[str, list] = {"none": [], "default": [], "region clock": [], "prepare": []}
     picture: dict[str, np.ndarray] = {}  # the first scene, a few settings side by side (docs/images)
     pictured = {edits.variants()[1]: "region clock 0.9", replace(edits.DEFAULT, strength=0.25): "strength 0.25"}
     t0 = time.monotonic()
@@ -231,7 +238,15 @@ def run() -> Report:
                 seconds[key].append(time.perf_counter() - t)
             return out
 
-        base = timed("none", run_.render, "drag", False, edits.Setup(instructions=False))
+        # The plain clip and the defaults' clip back to back, in an order that alternates between scenes: the cost
+        # is the median of per-scene ratios, which the slow drift of a shared machine's speed cannot tilt.
+        # Image Align's encode (a node that runs once per workflow, not per clip) is timed apart, before the pair.
+        timed("prepare", run_.align)
+        pair = {}
+        for key in ("none", "default") if i % 2 == 0 else ("default", "none"):
+            setup = edits.Setup(instructions=False) if key == "none" else edits.DEFAULT
+            pair[key] = timed(key, run_.render, *SWEEP_KIND, setup)
+        base = pair["none"]
         previews = {kind: run_.preview(kind) for kind in edits.KINDS}
         main.setdefault(("none", False), []).append(measure(base, base, previews["drag"][-1], scene, "drag & paint"))
         for kind in edits.KINDS:
@@ -239,8 +254,7 @@ def run() -> Report:
                 measure(previews[kind], base, previews[kind][-1], scene, kind)
             )
             for align in (False, True):
-                key = "default" if (kind, align) == SWEEP_KIND else None
-                frames = timed(key, run_.render, kind, align)
+                frames = pair["default"] if (kind, align) == SWEEP_KIND else run_.render(kind, align)
                 main.setdefault((kind, align), []).append(measure(frames, base, previews[kind][-1], scene, kind))
                 if i == 0 and (kind, align) == SWEEP_KIND:
                     picture.update({"no instructions": base, "preview alone": previews[kind], "defaults": frames})
@@ -337,8 +351,8 @@ def run() -> Report:
             "/255",
             target=1.0,
         )
-        kept = kept_speed(rows)
-        report.absolute(f"{label}: free objects' speed lost", 100 * (1 - kept), "%", 20.0)
+        report.absolute(f"{label}: free objects' travel lost", 100 * (1 - kept_speed(rows)), "%", 20.0)
+        report.absolute(f"{label}: free objects' path speed lost", 100 * (1 - kept_speed(rows, "speed")), "%")
         if "paint" in kind:
             report.absolute(f"{label}: paint error inside", mean(rows, "paint"), "/255", 10.0)
             report.absolute(
@@ -360,13 +374,21 @@ def run() -> Report:
                 "px/frame",
                 0.1,
             )
+    pairs = [d / n for d, n in zip(seconds["default"], seconds["none"], strict=True)]
+    report.absolute(
+        f"residual: seconds per clip over a plain clip's, median of {len(pairs)} back-to-back pairs "
+        f"(quartiles {np.percentile(pairs, 25):.3f}-{np.percentile(pairs, 75):.3f})",
+        statistics.median(pairs),
+        "x",
+        1.05,
+    )
+    report.absolute("Image Align's encode, once per scene (median)", statistics.median(seconds["prepare"]), "s")
     report.ratio(
-        "residual: seconds per clip",
+        "residual: seconds per clip, medians",
         statistics.median(seconds["default"]),
         "no instructions",
         statistics.median(seconds["none"]),
         "s",
-        target=1.05,
     )
     report.ratio(
         "region clock: peak memory of sampling", peak["region clock"], "plain", peak["plain"], "MiB", target=1.0
@@ -374,7 +396,10 @@ def run() -> Report:
     report.ratio("residual: peak memory of sampling", peak["residual"], "plain", peak["plain"], "MiB")
     for kind in edits.KINDS:
         report.absolute(
-            f"{kind} + align, free motion keep: free objects' speed lost", 100 * (1 - kept_speed(keep[kind])), "%", 20.0
+            f"{kind} + align, free motion keep: free objects' travel lost",
+            100 * (1 - kept_speed(keep[kind])),
+            "%",
+            20.0,
         )
     if os.environ.get("IV_BENCH_WRITE"):
         write_between(

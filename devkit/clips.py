@@ -182,3 +182,14 @@ def track_colour(frames: np.ndarray, colour: np.ndarray, threshold: float = 0.25
     centres = np.stack([cx, cy], axis=1)
     centres[areas == 0] = np.nan
     return centres, areas
+
+
+def travel(centres: np.ndarray, found: np.ndarray) -> float:
+    """Straight-line speed from the first to the last frame where the object is found (px per frame), NaN when it
+    is found in fewer than two: an object that wobbles in place has a path speed but no travel.
+
+    centres: [F, 2]; found: [F] bool."""
+    seen = np.flatnonzero(found)
+    if len(seen) < 2:
+        return float("nan")
+    return float(np.linalg.norm(centres[seen[-1]] - centres[seen[0]]) / (seen[-1] - seen[0]))

@@ -17,7 +17,7 @@ import math
 import numpy as np
 import torch
 
-from ..clips import Clip, make_clip, track_colour
+from ..clips import Clip, make_clip, track_colour, travel
 from .config import DIT_HELD_OUT, FRAMES, VAE_HELD_OUT
 from .render import Sampling, render
 
@@ -104,16 +104,12 @@ def object_motion(frames: np.ndarray, clip: Clip) -> list[dict]:
         # nothing about how fast it moves (counted, they put the 90th percentile at 6-8 px per frame for models
         # whose found objects move at 3.4-3.9; docs/tiny-wan.md).
         steps = np.linalg.norm(np.diff(centres, axis=0), axis=1)[found[1:] & found[:-1]]
-        seen = np.flatnonzero(found)
-        travel = float("nan")
-        if len(seen) >= 2:
-            travel = float(np.linalg.norm(centres[seen[-1]] - centres[seen[0]]) / (seen[-1] - seen[0]))
         out.append(
             {
                 "found": float(found.mean()),
                 "area_ratio": ratio,
                 "speed": float(np.nanmean(steps)) if np.isfinite(steps).any() else float("nan"),
-                "travel": travel,
+                "travel": travel(centres, found),
             }
         )
     return out
@@ -130,15 +126,15 @@ def motion_summary(measures: list[dict]) -> dict:
     """The DiT's figures over objects (``object_motion``'s entries)."""
     found = np.array([m["found"] for m in measures])
     within = [float(np.mean(np.abs(m["area_ratio"] - 1) <= 0.2)) if len(m["area_ratio"]) else 0.0 for m in measures]
-    speed, travel = (np.array([m[key] for m in measures]) for key in ("speed", "travel"))
+    speed, travelled = (np.array([m[key] for m in measures]) for key in ("speed", "travel"))
     return {
         "found_rate_mean": float(found.mean()),
         "objects_found_in_95pct_of_frames": float(np.mean(found >= 0.95)),
         "area_within_20pct_mean": float(np.mean(within)),
         "speed_quantiles": quantiles(speed),
-        "travel_quantiles": quantiles(travel),
+        "travel_quantiles": quantiles(travelled),
         "still_share": float(np.mean(speed < 0.3)),
-        "no_travel_share": float(np.mean(travel < 0.3)),
+        "no_travel_share": float(np.mean(travelled < 0.3)),
     }
 
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from ..clips import OBJECT_PALETTE, Clip, make_clip, track_colour
+from ..clips import OBJECT_PALETTE, Clip, make_clip, track_colour, travel
 from .config import FRAMES, SCENES, SIZE
 
 
@@ -175,6 +175,16 @@ def speeds(frames: np.ndarray, scene: Scene, objects: list[int]) -> list[float]:
     for k in objects:
         steps = np.linalg.norm(np.diff(tracked(frames, scene.clip.objects[k].colour), axis=0), axis=1)
         out.append(float(np.nanmean(steps)) if np.isfinite(steps).any() else float("nan"))
+    return out
+
+
+def travels(frames: np.ndarray, scene: Scene, objects: list[int]) -> list[float]:
+    """Travel (px/frame, first to last frame found, straight) of each of ``objects``: unlike ``speeds``, blind to
+    an object shifting back and forth in place, which this small model's objects do (docs/tiny-wan.md)."""
+    out = []
+    for k in objects:
+        centres = tracked(frames, scene.clip.objects[k].colour)
+        out.append(travel(centres, np.isfinite(centres[:, 0])))
     return out
 
 
