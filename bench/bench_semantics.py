@@ -84,13 +84,13 @@ def mean(rows: list[dict], key: str) -> float:
     return float(np.mean(vals)) if vals else float("nan")
 
 
-def kept_speed(rows: list[dict], measure: str = "travel") -> float:
+def kept_speed(rows: list[dict], by: str = "travel") -> float:
     """Free objects' speed with the instructions over their speed without (objects the model moves, ≥ 0.3 px/f):
-    their travel, or their path (frame to frame), which also counts this model's wobble (docs/tiny-wan.md), so
-    that steadier frames read as lost motion."""
+    by their travel, or by their path speed ("speed": frame to frame), which also counts this model's wobble
+    (docs/tiny-wan.md), so that steadier frames read as lost motion."""
     num = den = 0.0
     for r in rows:
-        for v, b in zip(r[f"free_{measure}"], r[f"free_{measure}_base"], strict=True):
+        for v, b in zip(r[f"free_{by}"], r[f"free_{by}_base"], strict=True):
             if b == b and v == v and b >= 0.3:
                 num, den = num + v, den + b
     return num / den if den else float("nan")
@@ -314,7 +314,7 @@ def run() -> Report:
         keep_lines.append(
             row(kind + " + align", edits.DEFAULT.label() + " (defaults: free motion hold)", hold_rows, None)
         )
-        keep_lines.append(row(kind + " + align", _keep().label(), keep[kind], None))
+        keep_lines.append(row(kind + " + align", _keep().label(), keep.get(kind, []), None))
     table = "\n".join(lines)
     sweep_table = "\n".join(sweep_lines)
     keep_table = "\n".join(keep_lines)
@@ -397,7 +397,7 @@ def run() -> Report:
     for kind in edits.KINDS:
         report.absolute(
             f"{kind} + align, free motion keep: free objects' travel lost",
-            100 * (1 - kept_speed(keep[kind])),
+            100 * (1 - kept_speed(keep.get(kind, []))),
             "%",
             20.0,
         )
